@@ -1,0 +1,87 @@
+"""Install an addon: server-side apply of its rendered objects, wait, prune, record.
+
+Apply goes in two phases: everything but custom resources, then (once CRDs are
+Established and the workloads, webhooks included, have rolled out) the custom
+resources. Objects a previous install created but this one no longer renders are
+deleted. Applying what is already there changes nothing (the API server keeps the
+resourceVersion), which is how a re-install reports "unchanged".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from kubeprimer.addons import record, rollout
+from kubeprimer.addons.config import Resolved
+from kubeprimer.addons.kube import fetch, resource
+from kubeprimer.addons.order import CUSTOM, install_order, rank
+from kubeprimer.addons.record import Ref
+from kubeprimer.addons.remove import delete
+from kubeprimer.addons.render import FIELD_MANAGER
+
+
+@dataclass(frozen=True)
+class Options:
+    timeout: float = 600.0
+    poll: float = 2.0
+
+
+@dataclass(frozen=True)
+class Result:
+    actions: dict[Ref, str]
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.actions.values())
+
+
+def apply(client: Any, obj: dict[str, Any]) -> str:
+    """Server-side apply one object as field manager kubeprimer: created, configured or unchanged."""
+    ref = Ref.of(obj)
+    before = fetch(client, ref.api_version, ref.kind, ref.name, ref.namespace)
+    res = resource(client, ref.api_version, ref.kind)
+    after = client.server_side_apply(
+        res,
+        body=obj,
+        name=ref.name,
+        namespace=ref.namespace or None,
+        field_manager=FIELD_MANAGER,
+        force_conflicts=True,
+    )
+    if before is None:
+        return "created"
+    same = before.metadata.resourceVersion == after.metadata.resourceVersion
+    return "unchanged" if same else "configured"
+
+
+def install(
+    client: Any,
+    resolved: Resolved,
+    objects: list[dict[str, Any]],
+    options: Options,
+    console: Console,
+) -> Result:
+    addon = resolved.addon
+    by_ref = {Ref.of(o): o for o in objects}
+    refs = install_order(list(by_ref))
+    previous = record.read(client, addon.name)
+    stale = [r for r in (previous.refs if previous else ()) if r not in by_ref]
+    # Recorded first, so that a failed install can still be removed completely.
+    record.write(client, addon.name, addon.version, install_order([*refs, *stale]))
+    actions: dict[Ref, str] = {}
+    first = [r for r in refs if rank(r) < CUSTOM]
+    for ref in first:
+        actions[ref] = apply(client, by_ref[ref])
+        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    rollout.wait(client, first, timeout=options.timeout, poll=options.poll, console=console)
+    for ref in refs[len(first) :]:
+        actions[ref] = apply(client, by_ref[ref])
+        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    for ref in reversed(install_order(stale)):
+        actions[ref] = "pruned" if delete(client, ref, addon.name) == "deleted" else "gone"
+        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    record.write(client, addon.name, addon.version, refs)
+    return Result(actions)

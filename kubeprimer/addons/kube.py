@@ -1,0 +1,73 @@
+"""A connection to the cluster's API: the ``kubernetes`` dynamic client, from a kubeconfig."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kubeprimer.errors import UserError
+
+
+class NotReady(Exception):
+    """The cluster did not reach the wanted state in time (not a user mistake: exit 1)."""
+
+
+def connect(kubeconfig: Path | None) -> Any:
+    """A DynamicClient for ``kubeconfig`` (None: $KUBECONFIG, then ~/.kube/config)."""
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.dynamic import DynamicClient
+    from urllib3.exceptions import HTTPError
+
+    # The client's signatures are untyped; name them as Any to keep the strict check useful.
+    new_client: Any = config.new_client_from_config
+    dynamic: Any = DynamicClient
+    where = str(kubeconfig) if kubeconfig else None
+    if kubeconfig and not kubeconfig.is_file():
+        raise UserError(f"The kubeconfig {kubeconfig} does not exist; pass --kubeconfig FILE.")
+    try:
+        api_client = new_client(config_file=where)
+    except (ConfigException, OSError) as error:
+        raise UserError(f"No usable kubeconfig ({error}); pass --kubeconfig FILE.") from None
+    _reachable(api_client.configuration.host)
+    # A private discovery cache: the shared default in the temp dir outlives clusters.
+    cache = Path(tempfile.mkdtemp(prefix="kubeprimer-discovery-")) / "cache.json"
+    try:
+        return dynamic(api_client, cache_file=str(cache))
+    except HTTPError as error:
+        server = api_client.configuration.host
+        raise UserError(f"The API server at {server} cannot be reached ({error}).") from None
+
+
+def _reachable(server: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after the TCP timeout, when nothing answers at ``server``."""
+    url = urlsplit(server)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except OSError as error:
+        raise UserError(f"The API server at {server} cannot be reached ({error}).") from None
+
+
+def resource(client: Any, api_version: str, kind: str) -> Any:
+    """The API resource of a kind, found through discovery (CRDs included once established)."""
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+    try:
+        return client.resources.get(api_version=api_version, kind=kind)
+    except ResourceNotFoundError:
+        raise UserError(f"The cluster does not serve {kind} in {api_version}.") from None
+
+
+def fetch(client: Any, api_version: str, kind: str, name: str, namespace: str = "") -> Any:
+    """The live object, or None when it does not exist."""
+    from kubernetes.dynamic.exceptions import NotFoundError
+
+    res = resource(client, api_version, kind)
+    try:
+        return client.get(res, name=name, namespace=namespace or None)
+    except NotFoundError:
+        return None

@@ -1,0 +1,134 @@
+"""Live progress and the recap, drawn from Ansible's structured events.
+
+ansible-runner hands every callback event to ``handle`` as a dict; nothing here
+parses Ansible's human-readable output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "bold red",
+    "unreachable": "bold magenta",
+    "skipped": "dim",
+}
+
+
+@dataclass
+class Progress:
+    """Prints one line per task and one per host result that matters."""
+
+    console: Console
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    # Tasks whose outcome check mode cannot show (commands, waits on real state).
+    unpredictable: list[str] = field(default_factory=list)
+    _task: str = ""
+
+    def handle(self, event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.console.print(f"[bold]PLAY[/] {data.get('play', '')}")
+        elif kind == "playbook_on_task_start":
+            self._task = _task_name(data)
+            self.console.print(f"  [cyan]▸[/] {self._task}")
+        elif kind in _RESULT_EVENTS:
+            self._result(_RESULT_EVENTS[kind], data)
+        elif kind == "playbook_on_stats":
+            self.stats = _stats(data)
+        # ansible-runner keeps the event on disk too, which is the run's full log.
+        return True
+
+    def _result(self, status: str, data: dict[str, Any]) -> None:
+        host = str(data.get("host", "?"))
+        res = data.get("res") or {}
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        if status in ("failed", "unreachable") and data.get("ignore_errors"):
+            status = "ok"
+        msg = _message(res)
+        if _unpredictable(status, res, msg) and self._task not in self.unpredictable:
+            self.unpredictable.append(self._task)
+        if status in ("ok", "skipped"):
+            return
+        self.console.print(f"    [{_STYLE[status]}]{status:<11}[/] {host}")
+        if status in ("failed", "unreachable"):
+            self.failures.append((host, self._task, msg))
+            self.console.print(f"      [red]{msg}[/]", markup=True, highlight=False)
+
+    def recap(self) -> Table:
+        table = Table(title="Recap", title_justify="left")
+        table.add_column("host")
+        for col in ("ok", "changed", "failed", "unreachable", "skipped"):
+            table.add_column(col, justify="right")
+        for host, counts in sorted(self.stats.items()):
+            cells = [
+                str(counts.get(c, 0)) for c in ("ok", "changed", "failed", "unreachable", "skipped")
+            ]
+            styled = [
+                f"[{_STYLE[c]}]{v}[/]" if v != "0" and c != "ok" else v
+                for c, v in zip(
+                    ("ok", "changed", "failed", "unreachable", "skipped"), cells, strict=True
+                )
+            ]
+            table.add_row(host, *styled)
+        return table
+
+
+def _unpredictable(status: str, res: dict[str, Any], msg: str) -> bool:
+    """A skip that is not a false ``when:`` means check mode could not run the task."""
+    if "check mode" in msg.lower():
+        return True
+    return (
+        status == "skipped"
+        and "false_condition" not in res
+        and "Conditional" not in str(res.get("skip_reason", ""))
+    )
+
+
+def _task_name(data: dict[str, Any]) -> str:
+    name = str(data.get("task") or data.get("name") or "")
+    role = data.get("role")
+    return f"{role} : {name}" if role and not name.startswith(f"{role} :") else name
+
+
+def _message(res: dict[str, Any]) -> str:
+    """The shortest text that says why a task failed; no_log results are already censored."""
+    for key in ("msg", "stderr", "reason", "module_stderr", "stdout"):
+        text = res.get(key)
+        if text:
+            return (
+                str(text).strip().splitlines()[-1][:400]
+                if key != "msg"
+                else str(text).strip()[:800]
+            )
+    return ""
+
+
+def _stats(data: dict[str, Any]) -> dict[str, dict[str, int]]:
+    names = {
+        "ok": "ok",
+        "changed": "changed",
+        "failures": "failed",
+        "dark": "unreachable",
+        "skipped": "skipped",
+    }
+    stats: dict[str, dict[str, int]] = {}
+    for key, col in names.items():
+        for host, count in (data.get(key) or {}).items():
+            stats.setdefault(host, {})[col] = int(count)
+    return stats

@@ -1,0 +1,126 @@
+"""Run a playbook the same way every time: the project's ansible.cfg, forks sized
+to the inventory, live progress, a recap table and a kept log folder per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from kubeprimer.ansible.progress import Progress
+from kubeprimer.errors import UserError
+from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, ROOT
+
+# What a run's outcome means to the caller; 2 stays reserved for bad input.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNREACHABLE = 3
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    log_dir: Path
+    stats: dict[str, dict[str, int]]
+    unpredictable: list[str]
+
+    @property
+    def changed(self) -> int:
+        return sum(h.get("changed", 0) for h in self.stats.values())
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Path,
+    *,
+    hosts: int = 1,
+    extravars: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    limit: str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    runs_dir: Path = ROOT / ".runs",
+    forks_max: int = 50,
+    console: Console | None = None,
+) -> RunResult:
+    """Run ``playbooks/<playbook>`` against ``inventory`` and report as it goes."""
+    import ansible_runner  # heavy: keep `invoke --list` fast
+
+    path = PLAYBOOKS / playbook
+    if not path.is_file():
+        raise UserError(f"There is no playbook {playbook} in {PLAYBOOKS}; check the name.")
+    console = console or Console(highlight=False)
+    log_dir = _new_run_dir(runs_dir, path.stem)
+    progress = Progress(console)
+    cmdline = " ".join(flag for flag, on in (("--check", check), ("--diff", diff)) if on)
+
+    result = ansible_runner.run(
+        private_data_dir=str(log_dir),
+        playbook=str(path),
+        inventory=str(inventory),
+        extravars=extravars or {},
+        tags=",".join(tags) if tags else None,
+        limit=limit,
+        forks=max(1, min(hosts, forks_max)),
+        cmdline=cmdline or None,
+        envvars=_environment(runs_dir),
+        event_handler=progress.handle,
+        quiet=True,
+    )
+    _forget_environment(log_dir)
+    if progress.stats:
+        console.print(progress.recap())
+    else:
+        console.print(f"[red]ansible-playbook did not run:[/] {_last_line(result.stdout)}")
+    code = _exit_code(progress.stats, result.rc)
+    console.print(f"Log of this run: {log_dir}")
+    return RunResult(code, log_dir, progress.stats, progress.unpredictable)
+
+
+def _environment(runs_dir: Path) -> dict[str, str]:
+    return {
+        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(runs_dir / "facts"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "PYTHONUNBUFFERED": "1",
+        # ansible-playbook lives beside the interpreter of the virtual environment.
+        "PATH": os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))),
+    }
+
+
+def _forget_environment(log_dir: Path) -> None:
+    """ansible-runner records the whole process environment beside the command;
+    tokens a user exported must not end up in the run log."""
+    for record in log_dir.glob("artifacts/*/command"):
+        data = json.loads(record.read_text())
+        data.pop("env", None)
+        record.write_text(json.dumps(data))
+
+
+def _last_line(stream: Any) -> str:
+    lines = [line.strip() for line in stream.read().splitlines() if line.strip()] if stream else []
+    return lines[-1] if lines else "no output"
+
+
+def _new_run_dir(runs_dir: Path, name: str) -> Path:
+    # Runs hold rendered variables and host output: keep them to their owner.
+    runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    log_dir = runs_dir / f"{stamp}-{name}"
+    log_dir.mkdir(mode=0o700)
+    return log_dir
+
+
+def _exit_code(stats: dict[str, dict[str, int]], runner_rc: int) -> int:
+    if any(h.get("unreachable") for h in stats.values()):
+        return EXIT_UNREACHABLE
+    if any(h.get("failed") for h in stats.values()) or runner_rc != 0:
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Helpers for cluster.up: what a finished run hands to the user."""

@@ -1,0 +1,187 @@
+"""Disaster recovery on one member: rebuild its data directory from a backup.
+
+The playbook drives the order across the cluster (fetch everywhere, stop the API
+servers and etcd, restore every member, start, check); this module is the part
+that runs on each member. The old data directory is kept aside, never deleted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pwd
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .config import Config
+from .etcd import Etcd
+from .fetch import fetch
+from .restic import Repository
+from .run import BAD_INPUT, AgentError
+
+MARKER_PREFIX = "/kubeprimer/restore/"
+
+
+def restore_dir(config: Config) -> Path:
+    return config.state_dir / "restore"
+
+
+def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
+    """Fetch and check the backup on this member before anything is stopped."""
+    if not snapshot_id:
+        raise AgentError("give the backup ID to restore (see 'invoke etcd.list').", BAD_INPUT)
+    repo = Repository(config)
+    snapshot = repo.find(snapshot_id)
+    manifest = fetch(config, repo, snapshot, restore_dir(config))
+    manifest["id"] = snapshot.id
+    (restore_dir(config) / "staged.json").write_text(json.dumps(manifest) + "\n")
+    return {
+        "id": snapshot.id,
+        "short_id": snapshot.short_id,
+        "revision": manifest["revision"],
+        "members": [m["name"] for m in manifest["members"]],
+    }
+
+
+def _staged(config: Config, snapshot_id: str) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads((restore_dir(config) / "staged.json").read_text())
+    except OSError:
+        raise AgentError("no backup is staged on this member; run the stage step first.") from None
+    if not manifest["id"].startswith(snapshot_id):
+        raise AgentError(
+            f"the staged backup is {manifest['id'][:8]}, not {snapshot_id}; stage again."
+        )
+    return manifest
+
+
+def _local_addresses() -> set[str]:
+    names = {socket.gethostname(), socket.getfqdn()}
+    addresses = {"127.0.0.1", "::1"}
+    for name in names:
+        try:
+            addresses |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+        except OSError:
+            continue
+    return addresses | names
+
+
+def this_member(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    """The recorded member this host is: by name when given, else by its peer address."""
+    members: list[dict[str, Any]] = manifest["members"]
+    if name:
+        chosen = [m for m in members if m["name"] == name]
+    else:
+        local = _local_addresses()
+        chosen = [
+            m
+            for m in members
+            if m["name"] in local or any(urlparse(u).hostname in local for u in m["peer_urls"])
+        ]
+    if len(chosen) != 1:
+        recorded = ", ".join(m["name"] for m in members)
+        raise AgentError(
+            f"cannot tell which of the recorded members ({recorded}) this host is; "
+            "set etcd_backup_member_name for it.",
+            BAD_INPUT,
+        )
+    return chosen[0]
+
+
+def _owner(config: Config, data_dir: Path) -> tuple[int, int]:
+    """etcd's user: the configured one, else whoever owned the old data directory."""
+    if config.data_owner:
+        try:
+            entry = pwd.getpwnam(config.data_owner)
+        except KeyError:
+            raise AgentError(
+                f"the user {config.data_owner} that runs etcd does not exist on this host; "
+                "fix etcd_backup_data_dir_owner.",
+                BAD_INPUT,
+            ) from None
+        return entry.pw_uid, entry.pw_gid
+    if data_dir.exists():
+        stat = data_dir.stat()
+        return stat.st_uid, stat.st_gid
+    return os.getuid(), os.getgid()
+
+
+def _etcd_running(data_dir: Path) -> bool:
+    """etcd holds an exclusive lock on its database while it runs."""
+    db = data_dir / "member" / "snap" / "db"
+    if not db.exists():
+        return False
+    with open(db, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def restore_member(config: Config, snapshot_id: str, token: str, name: str = "") -> dict[str, Any]:
+    """Replace this member's data directory with the staged backup."""
+    manifest = _staged(config, snapshot_id)
+    member = this_member(manifest, name or config.member_name)
+    data_dir = config.data_dir
+    if _etcd_running(data_dir):
+        raise AgentError(f"etcd is still running on {data_dir}; stop it before restoring.")
+    etcd = Etcd(config)
+    bump = etcd.supports_bump()
+    initial = ",".join(f"{m['name']}={m['peer_urls'][0]}" for m in manifest["members"])
+    fresh = data_dir.with_name(data_dir.name + ".restoring")
+    shutil.rmtree(fresh, ignore_errors=True)
+    etcd.restore(
+        Path(manifest["file"]),
+        fresh,
+        name=member["name"],
+        initial_cluster=initial,
+        peer_urls=member["peer_urls"][0],
+        token=token,
+        bump=bump,
+    )
+    uid, gid = _owner(config, data_dir)
+    for root, dirs, files in os.walk(fresh):
+        for entry in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.chown(entry, uid, gid)
+    os.chmod(fresh, 0o700)
+    # The staged copy is no longer needed here; its manifest stays for the last check.
+    Path(manifest["file"]).unlink(missing_ok=True)
+    kept = ""
+    if data_dir.exists():
+        kept = f"{data_dir}.before-restore-{time.strftime('%Y%m%d%H%M%S')}"
+        data_dir.rename(kept)
+    fresh.rename(data_dir)
+    return {
+        "member": member["name"],
+        "data_dir": str(data_dir),
+        "kept": kept,
+        "bumped": bump,
+        "revision": manifest["revision"],
+    }
+
+
+def finish(config: Config, snapshot_id: str, token: str) -> dict[str, Any]:
+    """After every member started: all healthy, the backup's revision, a restore record."""
+    etcd = Etcd(config)
+    answers = etcd.ctl(config.endpoints, "endpoint", "health", wait=10)
+    sick = [a["endpoint"] for a in answers if not a.get("health")]
+    if sick:
+        raise AgentError(f"etcd members are not healthy after the restore: {', '.join(sick)}.")
+    manifest = _staged(config, snapshot_id)
+    endpoint = config.endpoints[0]
+    # A record of the restore; it also moves the revision past the backup's, which
+    # is all an etcdutl without --bump-revision can offer.
+    record = json.dumps({"snapshot": manifest["id"], "token": token, "at": time.time()})
+    etcd.ctl([endpoint], "put", MARKER_PREFIX + token, record)
+    revision = etcd.revision(endpoint)
+    if revision <= manifest["revision"]:
+        raise AgentError(f"the revision after restore ({revision}) is not above the backup's.")
+    shutil.rmtree(restore_dir(config), ignore_errors=True)
+    return {"healthy": len(answers), "revision": revision, "backup_revision": manifest["revision"]}

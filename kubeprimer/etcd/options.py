@@ -1,0 +1,85 @@
+"""Checking the etcd.* task options before any host is touched."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from kubeprimer.errors import UserError, raise_if
+
+# A restic snapshot ID or a prefix of one long enough to be unambiguous in practice.
+_SNAPSHOT_ID = re.compile(r"^[0-9a-f]{4,64}$")
+# systemd OnCalendar: shorthands (hourly, daily, ...) or date/time expressions. The
+# hosts check the exact grammar with systemd-analyze; this keeps out shell and junk.
+_CALENDAR = re.compile(r"^[A-Za-z0-9 *,.:/~+-]{1,100}$")
+KEEP = ("last", "hourly", "daily", "weekly", "monthly")
+
+
+def snapshot_id(value: str | None, *, required: bool) -> str:
+    """A backup ID as `etcd.list` shows it; empty when optional and not given."""
+    if not value:
+        if required:
+            raise UserError("Give the backup to restore with --snapshot ID (see invoke etcd.list).")
+        return ""
+    if not _SNAPSHOT_ID.match(value.lower()):
+        raise UserError(
+            f"--snapshot {value!r} is not a backup ID; use the ID column of invoke etcd.list."
+        )
+    return value.lower()
+
+
+def schedule_vars(
+    every: str | None, keep: Mapping[str, str | int | None], disable: bool
+) -> dict[str, Any]:
+    """Extra variables for etcd-schedule.yml: only what was given overrides the inventory."""
+    if disable:
+        if every or any(v is not None for v in keep.values()):
+            raise UserError("--disable removes the schedule; give it without --every or --keep-*.")
+        return {"etcd_backup_schedule_enabled": False}
+    problems = []
+    if every is not None and not _CALENDAR.match(every):
+        problems.append(
+            f"--every {every!r} is not a systemd calendar expression; use e.g. hourly, daily "
+            "or '*-*-* 00/6:00:00'."
+        )
+    given: dict[str, int] = {}
+    for name, raw in keep.items():
+        if name not in KEEP:
+            problems.append(
+                f"--keep-{name} is not a retention policy; use one of {', '.join(KEEP)}."
+            )
+        elif raw is not None:
+            # Invoke hands over options without a typed default as text.
+            text = str(raw).strip()
+            if not text.isdigit():
+                problems.append(f"--keep-{name} must be a whole number, 0 or more, not {raw}.")
+            else:
+                given[name] = int(text)
+    if given and len(given) == len(KEEP) and not any(given.values()):
+        problems.append("Keep at least one backup: give one --keep-* above 0.")
+    raise_if(problems)
+    extravars: dict[str, Any] = {"etcd_backup_schedule_enabled": True}
+    if every is not None:
+        extravars["etcd_backup_on_calendar"] = every
+    extravars.update({f"etcd_backup_keep_{k}": v for k, v in given.items()})
+    return extravars
+
+
+def confirm_restore(snapshot: str, yes: bool, stdin: TextIO = sys.stdin) -> None:
+    """A restore replaces the cluster's state: the user types the ID, or passes --yes."""
+    if yes:
+        return
+    if not stdin.isatty():
+        raise UserError(
+            "etcd.restore replaces all cluster state and needs confirmation: run it in a "
+            "terminal, or add --yes."
+        )
+    print(
+        f"This stops every API server and etcd member and replaces all cluster state with "
+        f"backup {snapshot}. Writes made since that backup are lost."
+    )
+    answer = input("Type the backup ID to go on: ").strip().lower()
+    if answer != snapshot:
+        raise UserError("The typed ID does not match, so nothing was done; run the task again.")

@@ -1,0 +1,51 @@
+"""Showing backups and drill results to a person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def local_time(stamp: str) -> str:
+    """restic's RFC 3339 time in the controller's zone, to the second."""
+    from kubeprimer.etcd.agent.restic import parse_time
+
+    return datetime.fromtimestamp(parse_time(stamp)).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def backups_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"etcd backups ({len(entries)})")
+    for column in ("ID", "time", "size", "revision", "keys", "host", "etcd"):
+        table.add_column(
+            column, justify="right" if column in ("size", "revision", "keys") else "left"
+        )
+    for entry in entries:
+        table.add_row(
+            entry["short_id"],
+            local_time(entry["time"]),
+            human_size(int(entry["size"])),
+            str(entry["revision"]),
+            str(entry["keys"]),
+            entry["host"],
+            entry.get("etcd_version", ""),
+        )
+    return table
+
+
+def drill_summary(result: dict[str, Any]) -> str:
+    return (
+        f"Restore drill passed for backup {result['short_id']}: revision {result['revision']}, "
+        f"{result['keys']} keys, hash {result['hash']} (etcd {result['etcd_version']}); "
+        f"drill time {result['drill_seconds']:.1f} s."
+    )

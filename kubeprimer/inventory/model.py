@@ -1,0 +1,210 @@
+"""An Ansible YAML inventory as data: hosts, groups and the variables beside them.
+
+Reads the same files Ansible reads (the inventory, then ``group_vars/`` and
+``host_vars/`` next to it) so that `ansible-playbook -i` works on them unchanged.
+Variable precedence follows Ansible's: inventory-file vars, then group_vars
+files; ``all`` first, child groups after their parents, host vars last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kubeprimer.errors import UserError
+from kubeprimer.inventory import yamlfile
+from kubeprimer.paths import ROLES
+
+CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main.yml"
+_VAR_SUFFIXES = (".yml", ".yaml", ".json", "")
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    vars: dict[str, Any]
+    groups: frozenset[str]
+
+    @property
+    def address(self) -> str:
+        """Where Ansible and Fabric connect: ``ansible_host``, else the name."""
+        return str(self.vars.get("ansible_host") or self.name)
+
+    @property
+    def user(self) -> str | None:
+        user = self.vars.get("ansible_user")
+        return str(user) if user else None
+
+    @property
+    def port(self) -> int:
+        return int(self.vars.get("ansible_port") or 22)
+
+
+@dataclass
+class _Group:
+    name: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Inventory:
+    path: Path
+    hosts: dict[str, Host]
+    groups: dict[str, list[str]]
+    group_vars: dict[str, dict[str, Any]]
+    # Problems found while reading that the validator reports with the rest.
+    load_problems: list[str] = field(default_factory=list)
+
+    def group(self, name: str) -> list[Host]:
+        return [self.hosts[h] for h in self.groups.get(name, [])]
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """Cluster-wide settings: kubeprimer's defaults overlaid with the ``all`` group's vars."""
+        merged = dict(cluster_defaults())
+        merged.update(self.group_vars.get("all", {}))
+        return merged
+
+
+def cluster_defaults() -> dict[str, Any]:
+    data = yamlfile.read(CLUSTER_DEFAULTS)
+    return dict(data or {})
+
+
+def load(path: Path) -> Inventory:
+    """Read an inventory file and the group_vars/host_vars beside it."""
+    if path.is_dir():
+        path = next((path / n for n in ("hosts.yml", "hosts.yaml") if (path / n).exists()), path)
+    data = yamlfile.read(path)
+    if data is None:
+        raise UserError(
+            f"{path} is empty; describe your hosts in it (see inventories/sample/hosts.yml)."
+        )
+    if not isinstance(data, dict):
+        raise UserError(
+            f"{path} is not a YAML inventory (a mapping of groups); see inventories/sample/hosts.yml."
+        )
+
+    groups: dict[str, _Group] = {"all": _Group("all")}
+    problems: list[str] = []
+    top = data if "all" in data else {"all": {"children": data}}
+    for name, body in top.items():
+        _read_group(path, str(name), body, None, groups, problems)
+    for name in groups:
+        if name != "all" and not groups[name].parents:
+            groups[name].parents.append("all")
+            groups["all"].children.append(name)
+
+    for name, group in groups.items():
+        group.vars.update(_read_vars_dir(path.parent / "group_vars", name, problems))
+
+    order = _depth_order(groups)
+    members = {name: sorted(_members(name, groups)) for name in groups}
+    host_groups: dict[str, set[str]] = {}
+    for gname, names in members.items():
+        for h in names:
+            host_groups.setdefault(h, set()).add(gname)
+
+    hosts: dict[str, Host] = {}
+    for hname, in_groups in host_groups.items():
+        merged: dict[str, Any] = {}
+        for gname in order:
+            if gname in in_groups:
+                merged.update(groups[gname].vars)
+        for gname in order:
+            if gname in in_groups and hname in groups[gname].hosts:
+                merged.update(groups[gname].hosts[hname])
+        merged.update(_read_vars_dir(path.parent / "host_vars", hname, problems))
+        hosts[hname] = Host(hname, merged, frozenset(in_groups - {"all"}))
+
+    return Inventory(
+        path=path,
+        hosts=hosts,
+        groups={n: members[n] for n in groups},
+        group_vars={n: g.vars for n, g in groups.items()},
+        load_problems=problems,
+    )
+
+
+def _read_group(
+    path: Path,
+    name: str,
+    body: Any,
+    parent: str | None,
+    groups: dict[str, _Group],
+    problems: list[str],
+) -> None:
+    group = groups.setdefault(name, _Group(name))
+    if parent and parent not in group.parents:
+        group.parents.append(parent)
+        groups[parent].children.append(name)
+    if body is None:
+        return
+    if not isinstance(body, dict):
+        problems.append(
+            f"Group {name} in {path.name} must be a mapping with hosts, vars or children."
+        )
+        return
+    unknown = set(body) - {"hosts", "vars", "children"}
+    if unknown:
+        problems.append(
+            f"Group {name} in {path.name} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            "a group holds only hosts, vars and children."
+        )
+    for hname, hvars in (body.get("hosts") or {}).items():
+        if hvars is not None and not isinstance(hvars, dict):
+            problems.append(f"Host {hname} in group {name} must map to its variables or be empty.")
+            hvars = {}
+        group.hosts.setdefault(str(hname), {}).update(hvars or {})
+    if isinstance(body.get("vars"), dict):
+        group.vars.update(body["vars"])
+    for child, child_body in (body.get("children") or {}).items():
+        _read_group(path, str(child), child_body, name, groups, problems)
+
+
+def _read_vars_dir(base: Path, name: str, problems: list[str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for suffix in _VAR_SUFFIXES:
+        candidate = base / f"{name}{suffix}"
+        if candidate.is_dir():
+            files = sorted(
+                p for p in candidate.rglob("*") if p.suffix in (".yml", ".yaml", ".json")
+            )
+        elif candidate.is_file() and suffix:
+            files = [candidate]
+        else:
+            continue
+        for file in files:
+            data = yamlfile.read(file)
+            if data is None:
+                continue
+            if isinstance(data, dict):
+                merged.update(data)
+            else:
+                problems.append(f"{file} must be a mapping of variable names to values.")
+    return merged
+
+
+def _members(name: str, groups: dict[str, _Group], seen: frozenset[str] = frozenset()) -> set[str]:
+    if name in seen:
+        return set()
+    group = groups[name]
+    found = set(group.hosts)
+    for child in group.children:
+        found |= _members(child, groups, seen | {name})
+    return found
+
+
+def _depth_order(groups: dict[str, _Group]) -> list[str]:
+    """Groups from least to most specific, as Ansible applies their vars."""
+
+    def depth(name: str, seen: frozenset[str] = frozenset()) -> int:
+        parents = [p for p in groups[name].parents if p not in seen]
+        return 0 if not parents else 1 + max(depth(p, seen | {name}) for p in parents)
+
+    return sorted(groups, key=lambda n: (depth(n), n))

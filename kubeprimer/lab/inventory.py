@@ -1,0 +1,86 @@
+"""The Ansible inventory of a lab: the same shape as a bare-metal inventory.
+
+``hosts.yml`` lists the nodes and their groups; ``group_vars/all.yml`` holds how to
+reach them (root over SSH with the lab's key) and the cluster settings a lab needs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubeprimer.lab.plan import LabPlan
+from kubeprimer.paths import INVENTORIES
+
+GROUPS = ("kube_control_plane", "etcd", "kube_node")
+HEADER = "# Written by `invoke lab.up`; `invoke lab.down` removes it. Do not edit.\n"
+
+
+def default_dir(name: str, default_name: str) -> Path:
+    """inventories/lab/ for the default lab, inventories/lab/<name>/ for any other.
+
+    Everything generated stays below inventories/lab/, which git and the linters skip.
+    """
+    return INVENTORIES / "lab" if name == default_name else INVENTORIES / "lab" / name
+
+
+def hosts(plan: LabPlan) -> dict[str, Any]:
+    children: dict[str, Any] = {
+        group: {"hosts": {n.name: None for n in plan.nodes if group in n.groups}}
+        for group in GROUPS
+    }
+    return {
+        "all": {
+            "hosts": {n.name: {"ansible_host": str(n.address)} for n in plan.nodes},
+            "children": children,
+        }
+    }
+
+
+def group_vars(plan: LabPlan, key: Path) -> dict[str, Any]:
+    return {
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "kube_api_endpoint": plan.api_endpoint,
+        "kube_node_cidr": str(plan.subnet),
+        # Nodes have no route out: apt, containerd and downloads go through the lab proxy.
+        "proxy_http": plan.proxy_url,
+        "proxy_https": plan.proxy_url,
+        "proxy_no_proxy": [str(plan.subnet)],
+        # Lab hosts share the host kernel's cgroup v1; kubelet >= 1.35 needs consent.
+        "kubelet_fail_cgroup_v1": False,
+        "lab_name": plan.name,
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Indents lists under their key, as yamllint's default rules want."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    return HEADER + "---\n" + text
+
+
+def write(directory: Path, plan: LabPlan, key: Path) -> Path:
+    (directory / "group_vars").mkdir(parents=True, exist_ok=True)
+    (directory / "group_vars" / "all.yml").write_text(_dump(group_vars(plan, key)))
+    path = directory / "hosts.yml"
+    path.write_text(_dump(hosts(plan)))
+    return path
+
+
+def remove(directory: Path) -> None:
+    """Only what ``write`` made: a user's own files beside it are left alone."""
+    (directory / "hosts.yml").unlink(missing_ok=True)
+    (directory / "group_vars" / "all.yml").unlink(missing_ok=True)
+    for d in (directory / "group_vars", directory):
+        if d.is_dir() and not any(d.iterdir()):
+            shutil.rmtree(d)

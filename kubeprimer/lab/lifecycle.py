@@ -1,0 +1,222 @@
+"""lab up, status and down: the steps in order, each safe to repeat.
+
+``up`` converges: every step checks before it acts, so a second run changes nothing
+and a run after a crash finishes the lab. When ``up`` fails on a lab it was creating,
+it removes everything it made; a failure on an existing lab leaves it for a re-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubeprimer.errors import UserError
+from kubeprimer.lab import host, image, inventory, node, plan, proxy, state
+from kubeprimer.lab.config import LabConfig
+from kubeprimer.lab.plan import LabPlan
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    address: str
+    groups: tuple[str, ...]
+    state: str
+    memory: int | None
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    plan: LabPlan
+    nodes: list[NodeStatus]
+    key: Path
+    known_hosts: Path
+    inventory: Path | None
+
+    def ssh_argv(self, address: str) -> list[str]:
+        """ssh as root to a node, checking its host key against the lab's known_hosts."""
+        return [
+            "ssh",
+            "-i",
+            str(self.key),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "LogLevel=ERROR",
+            f"root@{address}",
+        ]
+
+
+def _plan(cfg: LabConfig, record: state.LabRecord) -> LabPlan:
+    supernet = plan.supernet_of(record.supernet)
+    return LabPlan(
+        name=record.name,
+        size=record.size,
+        subnet=plan.subnet_of(supernet, record.slot),
+        proxy=plan.proxy_address(supernet),
+        proxy_port=cfg.proxy_port,
+        hostnames=tuple(record.hostnames or ()),
+    )
+
+
+def up(
+    cfg: LabConfig,
+    name: str,
+    size: int,
+    inventory_dir: Path | None = None,
+    hostnames: list[str] | None = None,
+) -> LabStatus:
+    """Bring lab ``name`` up with ``size`` nodes; a no-op when it already runs so.
+
+    ``inventory_dir`` defaults to inventories/lab/ (inventories/lab/<name>/ for other
+    names); ``hostnames`` (one per node) replace the nodes' own hostnames, e.g. with a
+    Molecule scenario's platforms.
+    """
+    plan.check_name(name)
+    plan.check_size(size, cfg.max_nodes)
+    if hostnames is not None:
+        plan.check_hostnames(hostnames, size)
+    supernet = plan.supernet_of(cfg.supernet)
+    host.check_host()
+    dirs = state.LabDirs(cfg.state_dir, name)
+    with state.locked(cfg.state_dir):
+        record = state.load(dirs)
+        if record and record.size != size:
+            raise UserError(
+                f"Lab {name} already has {record.size} nodes; run `invoke lab.down --name {name}` "
+                f"before asking for {size}."
+            )
+        if record is None:
+            others = {r.slot for n, r in state.all_labs(cfg.state_dir).items() if n != name}
+            slot = plan.choose_slot(name, supernet, others)
+        else:
+            slot = record.slot
+        if record and record.inventory:
+            inv_dir = Path(record.inventory)  # a re-run keeps the lab where it was
+        else:
+            inv_dir = inventory_dir or inventory.default_dir(name, cfg.name)
+        wanted = state.LabRecord(name, size, slot, cfg.supernet, str(inv_dir), "", hostnames)
+        lab = _plan(cfg, record or wanted)
+        # Our own bridge and the proxy's /32 on lo are the only networks the lab may meet.
+        host.check_free(lab.subnet, {lab.bridge}, f"lab {name}'s subnet")
+        host.check_free(plan.subnet_of(supernet, plan.PROXY_SLOT), {"lo"}, "package proxy")
+        if record and Path(record.image).is_dir():
+            root = Path(record.image)  # nodes keep the image they were made from
+        else:
+            # The image cache is shared by labs of every state directory.
+            with state.locked(cfg.cache_dir):
+                root = image.ensure_image(cfg.cache_dir, cfg.mirror, cfg.suite)
+                image.prune(cfg.cache_dir, keep=root)
+        try:
+            state.save(dirs, record or dataclasses.replace(wanted, image=str(root)))
+            _converge(cfg, dirs, lab, root, inv_dir)
+        except BaseException:
+            if record is None:
+                _down(cfg, dirs)
+            raise
+    return status(cfg, name)
+
+
+def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv: Path) -> None:
+    if not dirs.key.exists():
+        host.run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"kubeprimer-lab-{lab.name}",
+                "-f",
+                str(dirs.key),
+            ],
+            what="make the lab's SSH key",
+        )
+    dirs.key.chmod(0o600)
+    host.raise_kernel_limits()
+    if not host.link_exists(lab.bridge):
+        host.run(["ip", "link", "add", lab.bridge, "type", "bridge"], what="add the lab bridge")
+    host.run(
+        ["ip", "addr", "replace", f"{lab.gateway}/{lab.subnet.prefixlen}", "dev", lab.bridge],
+        what="address the lab bridge",
+    )
+    host.run(["ip", "link", "set", lab.bridge, "up"], what="bring the lab bridge up")
+    proxy.ensure(cfg.state_dir, cfg.cache_dir, lab.proxy, lab.proxy_port)
+    pubkey = dirs.key.with_suffix(".pub").read_text()
+    alive = node.running(dirs)
+    node.kill_orphans(lab.name, keep=alive)
+    started = {}
+    for n in lab.nodes:
+        node.prepare(dirs, lab, n, root, pubkey)
+        if n.name not in alive:
+            started[n] = node.start(dirs, lab, n)
+    dirs.known_hosts.write_text("".join(node.host_key_line(dirs, n) for n in lab.nodes))
+    node.wait_booted(dirs, started, cfg.boot_timeout)
+    inventory.write(inv, lab, dirs.key)
+
+
+def down(cfg: LabConfig, name: str) -> bool:
+    """Remove lab ``name`` and everything it made; False when there was nothing."""
+    plan.check_name(name)
+    host.check_host()
+    dirs = state.LabDirs(cfg.state_dir, name)
+    with state.locked(cfg.state_dir):
+        if not dirs.root.exists() and not host.link_exists(f"kpbr-{name}"):
+            return False
+        _down(cfg, dirs)
+    return True
+
+
+def _down(cfg: LabConfig, dirs: state.LabDirs) -> None:
+    name = dirs.root.name
+    record = state.load(dirs)
+    node.stop(node.running(dirs).values())
+    node.kill_orphans(name)
+    for home in (dirs.root / "nodes").glob("*"):
+        node.forget(home.name)
+    for point in node.mounts_under(dirs.root):
+        host.run(["umount", "--lazy", str(point)], what=f"unmount {point}")
+    node.remove_cgroups(name)
+    bridge = f"kpbr-{name}"
+    if host.link_exists(bridge):
+        host.run(["ip", "link", "del", bridge], what="remove the lab bridge")
+    if record and record.inventory:
+        inventory.remove(Path(record.inventory))
+    shutil.rmtree(dirs.root, ignore_errors=True)
+    if not state.all_labs(cfg.state_dir):
+        supernet = record.supernet if record else cfg.supernet
+        proxy.stop(cfg.state_dir, plan.proxy_address(plan.supernet_of(supernet)))
+
+
+def status(cfg: LabConfig, name: str) -> LabStatus:
+    plan.check_name(name)
+    dirs = state.LabDirs(cfg.state_dir, name)
+    record = state.load(dirs)
+    if record is None:
+        raise UserError(f"Lab {name} is not up; start it with `invoke lab.up --name {name}`.")
+    lab = _plan(cfg, record)
+    alive = node.running(dirs)
+    nodes = []
+    for n in lab.nodes:
+        pid = alive.get(n.name)
+        if pid is None:
+            current = "stopped"
+        elif not node.ssh_answers(str(n.address)):
+            current = "booting"
+        else:
+            current = node.system_state(pid)
+        nodes.append(
+            NodeStatus(n.name, str(n.address), n.groups, current, node.memory_bytes(name, n.name))
+        )
+    inv = Path(record.inventory) / "hosts.yml" if record.inventory else None
+    return LabStatus(lab, nodes, dirs.key, dirs.known_hosts, inv)
+
+
+def labs(cfg: LabConfig) -> list[str]:
+    return sorted(state.all_labs(cfg.state_dir))

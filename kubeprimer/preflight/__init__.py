@@ -1,0 +1,1 @@
+"""Preflight: checks every host before anything is installed on it."""

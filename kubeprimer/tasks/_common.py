@@ -1,0 +1,40 @@
+"""What every task that runs a playbook does: validate first, then run and report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoke import Exit
+
+from kubeprimer import inventory
+from kubeprimer.ansible import EXIT_OK, RunResult, run_playbook
+from kubeprimer.settings import inventory_path, resolve, setting
+
+INVENTORY_HELP = "Ansible inventory (default: kubeprimer.inventory in invoke.yaml, the lab's)"
+
+
+def load_inventory(c: Any, given: str | None) -> inventory.Inventory:
+    """The validated inventory; every problem in it ends the task with status 2."""
+    return inventory.load_valid(inventory_path(c, given))
+
+
+def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> RunResult:
+    """Validate the inventory, run the playbook, and end the task if it failed."""
+    inv = load_inventory(c, given_inventory)
+    result = run_playbook(
+        playbook,
+        inv.path,
+        hosts=len(inv.hosts),
+        runs_dir=resolve(setting(c, "runs_dir")),
+        forks_max=int(setting(c, "forks_max")),
+        **options,
+    )
+    if result.exit_code != EXIT_OK:
+        raise Exit(
+            f"{playbook} did not complete; the failing tasks are listed above and the full log is in {result.log_dir}.",
+            code=result.exit_code,
+        )
+    return result
+
+
+__all__ = ["INVENTORY_HELP", "load_inventory", "play"]

@@ -1,0 +1,132 @@
+"""addons.*: list, render, install, remove and check the cluster addons in addons/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, Exit
+
+from kubeprimer.errors import UserError
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
+from kubeprimer.tasks._task import task
+
+KUBECONFIG_HELP = "kubeconfig of the cluster (default: $KUBECONFIG, then ~/.kube/config)"
+TIMEOUT_HELP = "seconds to wait for each addon's workloads to roll out (default 600)"
+
+
+def install_help(name: str) -> dict[str, str]:
+    """The --help of addons.install and app.deploy, which take the same options."""
+    return {
+        "name": name,
+        "inventory": INVENTORY_HELP,
+        "kubeconfig": KUBECONFIG_HELP,
+        "timeout": TIMEOUT_HELP,
+    }
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def run_install(
+    c: Any, names: list[str], kind: str, inventory: str | None, kubeconfig: str | None, timeout: int
+) -> None:
+    """Shared by addons.install and app.deploy: check everything, then apply."""
+    from kubeprimer.addons import actions
+    from kubeprimer.addons.install import Options
+    from kubeprimer.addons.kube import NotReady
+
+    settings = load_inventory(c, inventory).settings
+    addons = actions.selected(names, settings, kind)
+    try:
+        actions.install_many(
+            addons, settings, _path(kubeconfig), Options(timeout=timeout), console()
+        )
+    except NotReady as error:
+        raise Exit(f"error: {error}", code=1) from None
+
+
+def run_remove(name: str, kind: str, kubeconfig: str | None) -> None:
+    from kubeprimer.addons import actions, catalog
+
+    actions.remove_one(catalog.get(name, kind=kind), _path(kubeconfig), console())
+
+
+@task(name="list", help={"kubeconfig": KUBECONFIG_HELP})
+def list_(c: Any, kubeconfig: str | None = None) -> None:
+    """Each addon with its pinned version and whether it is installed."""
+    from kubeprimer.addons import actions
+
+    actions.listing(_path(kubeconfig), console(), "addon")
+
+
+@task(
+    help={
+        "name": "addon to render (see addons.list)",
+        "out": "folder to write NAME/*.yaml into",
+        "inventory": INVENTORY_HELP,
+    }
+)
+def render(c: Any, name: str, out: str, inventory: str | None = None) -> None:
+    """Write an addon's exact manifests to a folder, for review or GitOps."""
+    from kubeprimer.addons import actions, catalog
+    from kubeprimer.addons import render as rendering
+
+    resolved, _ = actions.prepare(catalog.get(name), load_inventory(c, inventory).settings)
+    for warning in resolved.warnings:
+        print(f"warning: {warning}")
+    for path in rendering.write(resolved, Path(out).expanduser()):
+        print(path)
+
+
+@task(help=install_help("addon to install, or 'all' for addons_enabled"))
+def install(
+    c: Any,
+    name: str,
+    inventory: str | None = None,
+    kubeconfig: str | None = None,
+    timeout: int = 600,
+) -> None:
+    """Install (or update) an addon with server-side apply and wait for it to roll out."""
+    run_install(c, [name], "addon", inventory, kubeconfig, timeout)
+
+
+@task(help={"name": "addon to remove", "kubeconfig": KUBECONFIG_HELP})
+def remove(c: Any, name: str, kubeconfig: str | None = None) -> None:
+    """Delete what addons.install created for an addon, and nothing else."""
+    run_remove(name, "addon", kubeconfig)
+
+
+@task(help={"kubeconfig": KUBECONFIG_HELP})
+def status(c: Any, kubeconfig: str | None = None) -> None:
+    """Installed addons and whether their workloads are rolled out (exit 1 if not)."""
+    from kubeprimer.addons import actions
+
+    if not actions.show_status(_path(kubeconfig), console()):
+        raise Exit(code=1)
+
+
+@task(help={"inventory": INVENTORY_HELP})
+def storage(c: Any, inventory: str | None = None) -> None:
+    """Set up the storage servers (storage_server: nfs or glusterfs) for the storage addons."""
+    inv = load_inventory(c, inventory)
+    problems = []
+    if inv.settings.get("storage_server") not in ("nfs", "glusterfs"):
+        problems.append("storage_server is not set; set it to nfs or glusterfs in group_vars/all.")
+    if not inv.group("storage"):
+        problems.append(
+            "The inventory has no hosts in group storage; add the storage servers there."
+        )
+    if problems:
+        raise UserError(*problems)
+    play(c, "storage.yml", inventory)
+
+
+ns = Collection("addons", list_, render, install, remove, status, storage)

@@ -1,0 +1,150 @@
+"""etcd.*: backups you can trust: take, schedule, list, drill and restore them."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection
+
+from kubeprimer.tasks._common import INVENTORY_HELP, play
+from kubeprimer.tasks._task import task
+
+
+@contextmanager
+def _report_file() -> Iterator[Path]:
+    """A private file the playbook writes its JSON answer into (never secrets)."""
+    with tempfile.TemporaryDirectory(prefix="kubeprimer-etcd-") as folder:
+        yield Path(folder) / "report.json"
+
+
+def _answer(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@task(help={"inventory": INVENTORY_HELP})
+def backup(c: Any, inventory: str | None = None) -> None:
+    """Take one etcd backup now and store it off the etcd hosts."""
+    with _report_file() as report:
+        play(c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        stored = _answer(report)
+    if stored:
+        _console().print(
+            f"Stored backup {stored['short_id']}: revision {stored['revision']}, "
+            f"{stored['size']} bytes, from {stored['endpoint']} in {stored['duration_seconds']} s."
+        )
+
+
+@task(
+    # Five --keep-* options would get puzzling one-letter forms.
+    auto_shortflags=False,
+    help={
+        "every": "systemd calendar expression for the timer, e.g. hourly, daily, '*-*-* 00/6:00:00'",
+        "keep_last": "keep the newest N backups",
+        "keep_hourly": "keep one backup for each of the last N hours",
+        "keep_daily": "keep one backup for each of the last N days",
+        "keep_weekly": "keep one backup for each of the last N weeks",
+        "keep_monthly": "keep one backup for each of the last N months",
+        "disable": "remove the schedule (stop and disable the timers)",
+        "inventory": INVENTORY_HELP,
+    },
+)
+def schedule(
+    c: Any,
+    every: str | None = None,
+    keep_last: str | None = None,
+    keep_hourly: str | None = None,
+    keep_daily: str | None = None,
+    keep_weekly: str | None = None,
+    keep_monthly: str | None = None,
+    disable: bool = False,
+    inventory: str | None = None,
+) -> None:
+    """Run backups on a timer on every etcd member, with retention."""
+    from kubeprimer.etcd.options import schedule_vars
+
+    keep = {
+        "last": keep_last,
+        "hourly": keep_hourly,
+        "daily": keep_daily,
+        "weekly": keep_weekly,
+        "monthly": keep_monthly,
+    }
+    play(c, "etcd-schedule.yml", inventory, extravars=schedule_vars(every, keep, disable))
+
+
+@task(name="list", help={"inventory": INVENTORY_HELP})
+def list_(c: Any, inventory: str | None = None) -> None:
+    """List the etcd backups: time, size, revision and the host that took each."""
+    from kubeprimer.etcd.report import backups_table
+
+    with _report_file() as report:
+        play(c, "etcd-list.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        entries = _answer(report) or []
+    _console().print(backups_table(entries))
+
+
+@task(
+    help={
+        "snapshot": "backup ID to drill (default: the newest)",
+        "inventory": INVENTORY_HELP,
+    }
+)
+def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) -> None:
+    """Restore drill: restore a backup into a throwaway etcd and check it."""
+    from kubeprimer.etcd.options import snapshot_id
+    from kubeprimer.etcd.report import drill_summary
+
+    chosen = snapshot_id(snapshot, required=False)
+    with _report_file() as report:
+        play(
+            c,
+            "etcd-verify.yml",
+            inventory,
+            extravars={"etcd_backup_report_file": str(report), "etcd_verify_snapshot": chosen},
+        )
+        result = _answer(report)
+    if result:
+        _console().print(drill_summary(result))
+
+
+@task(
+    help={
+        "snapshot": "backup ID to restore (see etcd.list)",
+        "yes": "do not ask: confirm the restore on the command line",
+        "inventory": INVENTORY_HELP,
+    }
+)
+def restore(
+    c: Any, snapshot: str | None = None, yes: bool = False, inventory: str | None = None
+) -> None:
+    """Disaster recovery: restore every etcd member from one backup."""
+    from kubeprimer.etcd.options import confirm_restore, snapshot_id
+    from kubeprimer.tasks._common import load_inventory
+
+    chosen = snapshot_id(snapshot, required=True)
+    load_inventory(c, inventory)
+    confirm_restore(chosen, yes)
+    play(
+        c,
+        "etcd-restore.yml",
+        inventory,
+        extravars={"etcd_restore_snapshot": chosen, "etcd_restore_confirm": chosen},
+    )
+    _console().print(
+        f"etcd is restored from backup {chosen}. The old data directories are kept as "
+        "<data dir>.before-restore-<time> on each member: remove them once the cluster is fine."
+    )
+
+
+ns = Collection("etcd", backup, schedule, list_, verify, restore)

@@ -1,0 +1,109 @@
+"""lab.*: the local lab, real Debian machines booted with systemd-nspawn on this host."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from invoke import Collection
+
+from kubeprimer.errors import UserError
+from kubeprimer.settings import setting
+from kubeprimer.tasks._task import task
+
+NAME_HELP = "lab name, up to 8 lowercase letters or digits (default: kubeprimer.lab_name, 'kp')"
+
+
+def _config(c: Any) -> Any:
+    from kubeprimer.lab.config import LabConfig
+
+    return LabConfig.from_settings(c.config.kubeprimer)
+
+
+def _name(c: Any, name: str | None) -> str:
+    return name or str(setting(c, "lab_name"))
+
+
+def _show(status: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    lab = status.plan
+    table = Table(title=f"lab {lab.name}: bridge {lab.bridge} {lab.subnet}, proxy {lab.proxy_url}")
+    for column in ("node", "address", "groups", "state", "memory"):
+        table.add_column(column, justify="right" if column == "memory" else "left")
+    for n in status.nodes:
+        memory = f"{n.memory / 2**20:.0f} MiB" if n.memory is not None else "-"
+        table.add_row(n.name, n.address, ", ".join(n.groups), n.state, memory)
+    console = Console()
+    console.print(table)
+    if status.inventory:
+        console.print(f"inventory: {status.inventory}")
+    console.print(f"ssh: invoke lab.ssh {status.nodes[0].name}   (key {status.key})")
+
+
+@task(
+    help={
+        "nodes": "number of nodes, 1 to kubeprimer.lab_max_nodes (default: kubeprimer.lab_nodes)",
+        "name": NAME_HELP,
+    }
+)
+def up(c: Any, nodes: int | None = None, name: str | None = None) -> None:
+    """Boot the lab's nodes and write its inventory; a no-op when it already runs."""
+    from kubeprimer.lab import lifecycle
+
+    size = int(nodes if nodes is not None else setting(c, "lab_nodes"))
+    _show(lifecycle.up(_config(c), _name(c, name), size))
+
+
+@task(help={"name": NAME_HELP})
+def status(c: Any, name: str | None = None) -> None:
+    """Show the lab's nodes: address, groups, state and memory."""
+    from kubeprimer.lab import lifecycle
+
+    _show(lifecycle.status(_config(c), _name(c, name)))
+
+
+@task(
+    help={
+        "node": "node name (e.g. kp-1) or its number in the lab (e.g. 1)",
+        "name": NAME_HELP,
+        "command": "run this command instead of an interactive shell",
+    }
+)
+def ssh(c: Any, node: str, name: str | None = None, command: str | None = None) -> None:
+    """Open a root shell on a lab node over SSH, as Ansible reaches it."""
+    from kubeprimer.lab import lifecycle
+
+    lab_name = _name(c, name)
+    if not node.isdigit() and "-" in node and name is None:
+        lab_name = node.rsplit("-", 1)[0]  # kp-2 names its lab
+    target = f"{lab_name}-{node}" if node.isdigit() else node
+    status = lifecycle.status(_config(c), lab_name)
+    found = [n for n in status.nodes if n.name == target]
+    if not found:
+        names = ", ".join(n.name for n in status.nodes)
+        raise UserError(f"Lab {lab_name} has no node {node}; pick one of {names}.")
+    argv = status.ssh_argv(found[0].address)
+    if command:
+        argv.append(command)
+    sys.stdout.flush()
+    os.execvp("ssh", argv)
+
+
+@task(help={"name": NAME_HELP, "all": "remove every lab on this host"})
+def down(c: Any, name: str | None = None, all: bool = False) -> None:
+    """Stop the lab and remove its nodes, bridge, mounts, processes and inventory."""
+    from kubeprimer.lab import lifecycle
+
+    cfg = _config(c)
+    names = lifecycle.labs(cfg) if all else [_name(c, name)]
+    for lab_name in names:
+        removed = lifecycle.down(cfg, lab_name)
+        print(f"lab {lab_name}: {'removed' if removed else 'was not up'}")
+    if all and not names:
+        print("no labs on this host")
+
+
+ns = Collection("lab", up, status, ssh, down)

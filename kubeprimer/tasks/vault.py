@@ -1,0 +1,244 @@
+"""vault.*: install, initialise and unseal Vault/OpenBao; configuration as code; Kubernetes auth."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, Exit
+
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
+from kubeprimer.tasks._task import task
+
+ADDRESS_HELP = "server URL(s), comma-separated (default: the inventory's vault hosts, or $BAO_ADDR)"
+CA_HELP = (
+    "CA certificate of the servers (default: the toolkit CA beside the inventory, or $BAO_CACERT)"
+)
+TOKEN_HELP = "file (mode 0600) holding the token (default: $BAO_TOKEN or $VAULT_TOKEN)"
+CONFIG_HELP = "declarative configuration file (see vault/config.example.yml)"
+PRUNE_HELP = "also remove policies, roles, kv-v2 mounts and secrets the file does not declare"
+
+
+def _members(c: Any, address: str | None, ca_cert: str | None, inventory: str | None) -> list[Any]:
+    from kubeprimer.vault import members
+    from kubeprimer.vault.connect import ADDRESS_ENV, _first_env
+
+    if address:
+        return members.from_addresses(address, ca_cert)
+    if inventory or not _first_env(ADDRESS_ENV):
+        return members.from_inventory(load_inventory(c, inventory), ca_cert)
+    return members.from_addresses(_first_env(ADDRESS_ENV), ca_cert)
+
+
+def _say(text: str = "") -> None:
+    # Reports go to stderr so that stdout stays free for the plan text.
+    print(text, file=sys.stderr)
+
+
+def _prompt_keys(threshold: int) -> list[str]:
+    """Ask for keys without echo; getpass reads the terminal, not argv or the environment."""
+    _say(f"Enter {threshold} unseal keys (input is hidden).")
+    return [
+        getpass.getpass(f"Unseal key {i} of {threshold}: ").strip() for i in range(1, threshold + 1)
+    ]
+
+
+def _report(statuses: list[Any]) -> bool:
+    for s in statuses:
+        state = "sealed" if s.sealed else "unsealed"
+        extra = f" (keys {s.progress})" if s.sealed else ""
+        _say(f"  {s.address}: {state}{extra}" + (f": {s.error}" if s.error else ""))
+    return all(not s.sealed for s in statuses)
+
+
+@task(help={"inventory": INVENTORY_HELP, "check": "dry run: report what would change"})
+def install(c: Any, inventory: str | None = None, check: bool = False) -> None:
+    """Install Vault/OpenBao as a raft cluster on the inventory's vault hosts."""
+    play(c, "vault.yml", inventory, check=check, diff=check)
+
+
+@task(
+    help={
+        "address": ADDRESS_HELP,
+        "ca_cert": CA_HELP,
+        "inventory": INVENTORY_HELP,
+        "key_shares": "number of unseal key shares (default 5)",
+        "key_threshold": "shares needed to unseal (default 3)",
+        "pgp_keys": "comma-separated PGP public key files, one per share (the server encrypts)",
+        "age_recipients": "file of age recipients, one per line and per share",
+        "out": "folder for the key files and the admin token (made mode 0700 if missing)",
+    }
+)
+def init(
+    c: Any,
+    out: str,
+    address: str | None = None,
+    ca_cert: str | None = None,
+    inventory: str | None = None,
+    key_shares: int = 5,
+    key_threshold: int = 3,
+    pgp_keys: str | None = None,
+    age_recipients: str | None = None,
+) -> None:
+    """Initialise and unseal a new server; keys go to operators, root is revoked."""
+    from kubeprimer.vault.init import Protection, initialise
+
+    protection = Protection(
+        tuple(Path(p.strip()).expanduser() for p in (pgp_keys or "").split(",") if p.strip()),
+        Path(age_recipients).expanduser() if age_recipients else None,
+    )
+    endpoints = _members(c, address, ca_cert, inventory)
+    result = initialise(
+        endpoints, key_shares, key_threshold, protection, Path(out).expanduser(), _prompt_keys
+    )
+    _say(f"Initialised {endpoints[0].address}.")
+    all_open = _report(result.members)
+    for path in result.files:
+        _say(f"  wrote {path} (mode 0600)")
+    if result.plaintext_keys:
+        _say("")
+        _say("!" * 78)
+        _say(f"!! The unseal keys are in {result.files[0]} IN PLAIN TEXT.")
+        _say("!! Move them off this machine NOW: one key to each operator, then delete the file.")
+        _say("!" * 78)
+    if not result.root_revoked:
+        raise Exit(
+            "error: the initial root token could not be revoked; once the server is unsealed, "
+            "find it with `bao list auth/token/accessors` and revoke it.",
+            code=1,
+        )
+    _say("The initial root token is revoked; use the admin token file for vault.plan/apply.")
+    if not all_open:
+        raise Exit("error: some members are still sealed: run `invoke vault.unseal`.", code=1)
+
+
+@task(
+    iterable=["keys_file"],
+    help={
+        "address": ADDRESS_HELP,
+        "ca_cert": CA_HELP,
+        "inventory": INVENTORY_HELP,
+        "keys_file": "file (mode 0600) with unseal keys, one per line; repeatable (default: prompt)",
+        "age_identity": "age identity file to decrypt .age key files with",
+    },
+)
+def unseal(
+    c: Any,
+    keys_file: list[str],
+    address: str | None = None,
+    ca_cert: str | None = None,
+    inventory: str | None = None,
+    age_identity: str | None = None,
+) -> None:
+    """Unseal every member and report each one's seal status."""
+    from kubeprimer.vault.keys import read_key_files
+    from kubeprimer.vault.unseal import reachable_status, unseal_all
+
+    endpoints = _members(c, address, ca_cert, inventory)
+    threshold = max(int((reachable_status(ep) or {}).get("t") or 0) for ep in endpoints) or 3
+    keys = read_key_files(keys_file, age_identity) if keys_file else _prompt_keys(threshold)
+    if not _report(unseal_all(endpoints, keys)):
+        raise Exit("error: some members are still sealed (see above).", code=1)
+
+
+def _config(
+    config: str,
+    address: str | None,
+    ca_cert: str | None,
+    token_file: str | None,
+    prune: bool,
+    write: bool,
+) -> None:
+    """Shared by plan and apply: check the file and the server, print the plan, maybe apply."""
+    from kubeprimer.errors import UserError
+    from kubeprimer.vault import config as vault_config
+    from kubeprimer.vault import plan as planning
+    from kubeprimer.vault.connect import connect
+
+    desired, problems = vault_config.check(Path(config).expanduser())
+    try:
+        client = connect(address, ca_cert, token_file)
+    except UserError as error:
+        # The file's own problems are worth fixing while the server is being seen to.
+        raise UserError(*problems, *error.messages) from None
+    changes = planning.make(client, desired, prune, problems)
+    print(changes.text())
+    if write and changes.changes:
+        planning.apply(client, changes)
+        print("Applied.")
+
+
+CONFIG_TASK_HELP = {
+    "config": CONFIG_HELP,
+    "address": "server URL (default: $BAO_ADDR or $VAULT_ADDR)",
+    "ca_cert": "CA certificate of the server (default: $BAO_CACERT or $VAULT_CACERT)",
+    "token_file": TOKEN_HELP,
+    "prune": PRUNE_HELP,
+}
+
+
+@task(help=CONFIG_TASK_HELP)
+def plan(
+    c: Any,
+    config: str,
+    address: str | None = None,
+    ca_cert: str | None = None,
+    token_file: str | None = None,
+    prune: bool = False,
+) -> None:
+    """Show what vault.apply would change; change nothing."""
+    _config(config, address, ca_cert, token_file, prune, write=False)
+
+
+@task(help=CONFIG_TASK_HELP)
+def apply(
+    c: Any,
+    config: str,
+    address: str | None = None,
+    ca_cert: str | None = None,
+    token_file: str | None = None,
+    prune: bool = False,
+) -> None:
+    """Make the server match the configuration file (mounts, policies, roles, secrets)."""
+    _config(config, address, ca_cert, token_file, prune, write=True)
+
+
+@task(
+    name="k8s-auth",
+    help={
+        "kubeconfig": "kubeconfig of the cluster (default: $KUBECONFIG, then ~/.kube/config)",
+        "mount": "path of the kubernetes auth method (default kubernetes)",
+        "namespace": "namespace for the token-reviewer service account (default vault)",
+        "address": "server URL (default: $BAO_ADDR or $VAULT_ADDR)",
+        "ca_cert": "CA certificate of the server (default: $BAO_CACERT or $VAULT_CACERT)",
+        "token_file": TOKEN_HELP,
+    },
+)
+def k8s_auth(
+    c: Any,
+    kubeconfig: str | None = None,
+    mount: str = "kubernetes",
+    namespace: str = "vault",
+    address: str | None = None,
+    ca_cert: str | None = None,
+    token_file: str | None = None,
+) -> None:
+    """Let pods log in: point the kubernetes auth method at the live cluster."""
+    from kubeprimer.addons.kube import connect as kube_connect
+    from kubeprimer.vault import kubernetes_auth
+    from kubeprimer.vault.connect import connect
+
+    vault = connect(address, ca_cert, token_file)
+    kube = kube_connect(Path(kubeconfig).expanduser() if kubeconfig else None)
+    wiring = kubernetes_auth.configure(vault, kube, mount, namespace)
+    for name, action in wiring.objects.items():
+        print(f"  {name}: {action}")
+    print(
+        f"auth/{wiring.mount}/config now points at {wiring.host} and reviews tokens as "
+        f"{wiring.namespace}/{wiring.service_account}."
+    )
+
+
+ns = Collection("vault", install, init, unseal, plan, apply, k8s_auth)

@@ -1,0 +1,343 @@
+"""The declarative Vault/OpenBao configuration file: load it and check it, offline.
+
+Secret values are never inline: each names a file (relative to the config file) or an
+environment variable. Problems are collected, one sentence each, so a person fixes them
+all in one round; the server is only consulted later (policy syntax, missing policies).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubeprimer.errors import UserError, raise_if
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MOUNT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
+DURATION = re.compile(r"^(\d+)([smhd]?)$")
+UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+TOP_KEYS = {"mounts", "policies", "kubernetes", "remove"}
+MOUNT_KEYS = {"type", "description", "max_versions", "secrets"}
+POLICY_KEYS = {"hcl", "file"}
+KUBERNETES_KEYS = {"mount", "roles"}
+ROLE_KEYS = {"service_accounts", "namespaces", "policies", "ttl", "audience"}
+REMOVE_KEYS = {"mounts", "policies", "kubernetes_roles", "secrets"}
+VALUE_KEYS = {"file", "env"}
+BUILTIN_POLICIES = {"default", "root"}
+
+
+@dataclass(frozen=True)
+class Mount:
+    path: str
+    description: str
+    max_versions: int
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    service_accounts: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    policies: tuple[str, ...]
+    ttl_s: int
+    audience: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    mount: str
+    path: str
+    # Values read from their sources; kept out of repr so they never reach a log.
+    data: dict[str, str] = field(repr=False)
+
+    @property
+    def full(self) -> str:
+        return f"{self.mount}/{self.path}"
+
+
+@dataclass
+class Removals:
+    mounts: list[str] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+    kubernetes_roles: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Desired:
+    """The state the file asks for."""
+
+    mounts: dict[str, Mount] = field(default_factory=dict)
+    policies: dict[str, str] = field(default_factory=dict)
+    kubernetes_mount: str | None = None
+    roles: dict[str, Role] = field(default_factory=dict)
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    remove: Removals = field(default_factory=Removals)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML silently keeps the last of two equal keys; a config file must not."""
+
+
+def _mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def duration_s(value: Any) -> int | None:
+    """Seconds from 90, "90s", "15m", "1h" or "2d"; None when it is none of those."""
+    match = DURATION.match(str(value).strip())
+    return int(match.group(1)) * UNIT_S[match.group(2)] if match else None
+
+
+class _Checker:
+    """Walks the parsed file, building Desired and one sentence per problem."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.problems: list[str] = []
+
+    def keys(self, where: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(f"{where} must be a mapping.")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problems.append(
+                    f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})."
+                )
+        return value
+
+    def names(self, where: str, value: Any, pattern: re.Pattern[str] = NAME) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{where} must be a list of names.")
+            return []
+        for item in value:
+            if not pattern.match(item):
+                self.problems.append(f"{where}: {item!r} is not a valid name.")
+        return list(value)
+
+    def text(self, where: str, value: Any, default: str = "") -> str:
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.problems.append(f"{where} must be a string.")
+            return default
+        return value
+
+    def value(self, where: str, spec: Any) -> str | None:
+        """A secret value from its file or environment variable, never from the file itself."""
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in VALUE_KEYS:
+            self.problems.append(
+                f"{where} must be {{file: PATH}} or {{env: VARIABLE}}; values are never written inline."
+            )
+            return None
+        kind, source = next(iter(spec.items()))
+        if not isinstance(source, str) or not source:
+            self.problems.append(
+                f"{where}: {kind} must name a {'path' if kind == 'file' else 'variable'}."
+            )
+            return None
+        if kind == "env":
+            if source not in os.environ:
+                self.problems.append(f"{where}: environment variable {source} is not set.")
+                return None
+            return os.environ[source]
+        path = (self.base / source).expanduser()
+        if not path.is_file():
+            self.problems.append(f"{where}: file {path} does not exist.")
+            return None
+        return path.read_text().rstrip("\n")
+
+    def mount(self, path: str, spec: Any, desired: Desired) -> None:
+        where = f"mounts.{path}"
+        if (
+            not isinstance(path, str)
+            or not MOUNT_PATH.match(path)
+            or path in {"sys", "identity", "cubbyhole", "auth"}
+        ):
+            self.problems.append(f"{where}: {path!r} is not a usable mount path.")
+            return
+        spec = self.keys(where, spec, MOUNT_KEYS)
+        if spec.get("type", "kv-v2") != "kv-v2":
+            self.problems.append(f"{where}: type {spec.get('type')!r} is not supported; use kv-v2.")
+        versions = spec.get("max_versions", 0)
+        if not isinstance(versions, int) or isinstance(versions, bool) or versions < 0:
+            self.problems.append(f"{where}.max_versions must be a whole number, 0 or more.")
+            versions = 0
+        desired.mounts[path] = Mount(
+            path, self.text(f"{where}.description", spec.get("description")), versions
+        )
+        for secret_path, values in self.keys_any(f"{where}.secrets", spec.get("secrets")).items():
+            self.secret(path, secret_path, values, desired)
+
+    def keys_any(self, where: str, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(f"{where} must be a mapping.")
+            return {}
+        return value
+
+    def secret(self, mount: str, path: Any, values: Any, desired: Desired) -> None:
+        where = f"mounts.{mount}.secrets.{path}"
+        if not isinstance(path, str) or not MOUNT_PATH.match(path):
+            self.problems.append(f"{where}: {path!r} is not a valid secret path.")
+            return
+        if not isinstance(values, dict) or not values:
+            self.problems.append(
+                f"{where} must map each key to {{file: PATH}} or {{env: VARIABLE}}."
+            )
+            return
+        data = {}
+        for key, spec in values.items():
+            got = self.value(f"{where}.{key}", spec)
+            if got is not None:
+                data[str(key)] = got
+        secret = Secret(mount, path, data)
+        desired.secrets[secret.full] = secret
+
+    def policy(self, name: Any, spec: Any, desired: Desired) -> None:
+        where = f"policies.{name}"
+        if not isinstance(name, str) or not NAME.match(name):
+            self.problems.append(f"{where}: {name!r} is not a valid policy name.")
+            return
+        if name in BUILTIN_POLICIES:
+            self.problems.append(f"{where}: the built-in policy {name!r} cannot be managed here.")
+            return
+        spec = self.keys(where, spec, POLICY_KEYS)
+        if ("hcl" in spec) == ("file" in spec):
+            self.problems.append(f"{where} needs exactly one of hcl: or file:.")
+            return
+        if "file" in spec:
+            path = self.base / self.text(f"{where}.file", spec["file"])
+            if not path.is_file():
+                self.problems.append(f"{where}: file {path} does not exist.")
+                return
+            desired.policies[name] = path.read_text()
+        else:
+            desired.policies[name] = self.text(f"{where}.hcl", spec["hcl"])
+
+    def kubernetes(self, spec: Any, desired: Desired) -> None:
+        spec = self.keys("kubernetes", spec, KUBERNETES_KEYS)
+        mount = self.text("kubernetes.mount", spec.get("mount"), "kubernetes")
+        if not MOUNT_PATH.match(mount):
+            self.problems.append(f"kubernetes.mount: {mount!r} is not a valid auth mount path.")
+        desired.kubernetes_mount = mount
+        for name, role in self.keys_any("kubernetes.roles", spec.get("roles")).items():
+            self.role(str(name), role, desired)
+
+    def role(self, name: str, spec: Any, desired: Desired) -> None:
+        where = f"kubernetes.roles.{name}"
+        if not NAME.match(name):
+            self.problems.append(f"{where}: {name!r} is not a valid role name.")
+        spec = self.keys(where, spec, ROLE_KEYS)
+        accounts = self.names(
+            f"{where}.service_accounts",
+            spec.get("service_accounts"),
+            re.compile(r"^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$"),
+        )
+        spaces = self.names(
+            f"{where}.namespaces",
+            spec.get("namespaces"),
+            re.compile(r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"),
+        )
+        for field_name, got in (("service_accounts", accounts), ("namespaces", spaces)):
+            if not got:
+                self.problems.append(f'{where}.{field_name} must list at least one name (or "*").')
+        ttl = duration_s(spec.get("ttl", "1h"))
+        if ttl is None:
+            self.problems.append(
+                f"{where}.ttl {spec.get('ttl')!r} is not a duration like 15m or 1h."
+            )
+        desired.roles[name] = Role(
+            name,
+            tuple(accounts),
+            tuple(spaces),
+            tuple(self.names(f"{where}.policies", spec.get("policies"))),
+            ttl or 0,
+            self.text(f"{where}.audience", spec.get("audience")),
+        )
+
+    def remove(self, spec: Any, desired: Desired) -> None:
+        spec = self.keys("remove", spec, REMOVE_KEYS)
+        desired.remove = Removals(
+            self.names("remove.mounts", spec.get("mounts"), MOUNT_PATH),
+            self.names("remove.policies", spec.get("policies")),
+            self.names("remove.kubernetes_roles", spec.get("kubernetes_roles")),
+            self.names("remove.secrets", spec.get("secrets"), MOUNT_PATH),
+        )
+        declared: dict[str, set[str]] = {
+            "mounts": set(desired.mounts),
+            "policies": set(desired.policies),
+            "kubernetes_roles": set(desired.roles),
+        }
+        for kind, names in declared.items():
+            both = set(getattr(desired.remove, kind)) & names
+            for name in sorted(both):
+                self.problems.append(
+                    f"remove.{kind}: {name!r} is also declared above; keep it in one place."
+                )
+        for name in desired.remove.secrets:
+            if name in desired.secrets:
+                self.problems.append(
+                    f"remove.secrets: {name!r} is also declared above; keep it in one place."
+                )
+
+
+def check(path: Path) -> tuple[Desired, list[str]]:
+    """Parse a config file: what it asks for, and every problem found without a server.
+
+    A file that cannot be read or parsed at all raises UserError at once; anything else
+    is returned, so that the server-side checks can add theirs to the same report.
+    """
+    if not path.is_file():
+        raise UserError(f"Config file {path} does not exist.")
+    try:
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(
+            f"{path} is not valid YAML{where}: {getattr(error, 'problem', error)}."
+        ) from None
+    checker = _Checker(path.parent)
+    spec = checker.keys("the top level", raw, TOP_KEYS) if raw is not None else {}
+    desired = Desired()
+    for mount_path, mount in checker.keys_any("mounts", spec.get("mounts")).items():
+        checker.mount(mount_path, mount, desired)
+    for name, policy in checker.keys_any("policies", spec.get("policies")).items():
+        checker.policy(name, policy, desired)
+    if "kubernetes" in spec:
+        checker.kubernetes(spec["kubernetes"], desired)
+    checker.remove(spec.get("remove"), desired)
+    return desired, checker.problems
+
+
+def load(path: Path) -> Desired:
+    """Parse and check a config file offline; UserError lists every problem found."""
+    desired, problems = check(path)
+    raise_if(problems)
+    return desired

@@ -1,0 +1,152 @@
+"""Reach a Vault/OpenBao server: address, CA and token, with errors a person can act on.
+
+The token never comes from a command-line argument (argv is visible to every user in
+``ps``): it is read from a file that only its owner can read, or from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubeprimer.errors import UserError
+
+ADDRESS_ENV = ("BAO_ADDR", "VAULT_ADDR")
+CACERT_ENV = ("BAO_CACERT", "VAULT_CACERT")
+TOKEN_ENV = ("BAO_TOKEN", "VAULT_TOKEN")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a server listens and which CA vouches for it."""
+
+    address: str
+    ca_cert: Path | None = None
+
+
+def _first_env(names: tuple[str, ...]) -> str:
+    return next((os.environ[n] for n in names if os.environ.get(n)), "")
+
+
+def endpoint(address: str | None = None, ca_cert: str | None = None) -> Endpoint:
+    """The server from the options, else from BAO_ADDR/VAULT_ADDR and BAO_CACERT/VAULT_CACERT."""
+    addr = address or _first_env(ADDRESS_ENV)
+    if not addr:
+        raise UserError("No server address: pass --address or set BAO_ADDR (or VAULT_ADDR).")
+    if not addr.startswith(("https://", "http://")):
+        raise UserError(f"Server address {addr!r} must start with https:// (or http://).")
+    ca = ca_cert or _first_env(CACERT_ENV)
+    if ca and not Path(ca).is_file():
+        raise UserError(f"CA certificate {ca} does not exist: pass the CA that signed the server.")
+    return Endpoint(addr.rstrip("/"), Path(ca) if ca else None)
+
+
+def check_private(path: Path, what: str) -> None:
+    """Refuse a secret file that others can read: it would already have leaked."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise UserError(
+            f"{what} {path} has mode {mode:04o}; run `chmod 600 {path}` so only you can read it."
+        )
+
+
+def read_token(token_file: str | None = None) -> tuple[str, str]:
+    """The token and where it came from: a 0600 file, else BAO_TOKEN/VAULT_TOKEN."""
+    if token_file:
+        path = Path(token_file).expanduser()
+        if not path.is_file():
+            raise UserError(f"Token file {path} does not exist.")
+        check_private(path, "Token file")
+        token = path.read_text().strip()
+        if not token:
+            raise UserError(f"Token file {path} is empty.")
+        return token, f"token file {path}"
+    for name in TOKEN_ENV:
+        if os.environ.get(name):
+            return os.environ[name].strip(), f"${name}"
+    raise UserError("No token: pass --token-file (mode 0600) or set BAO_TOKEN (or VAULT_TOKEN).")
+
+
+def raw_client(ep: Endpoint, token: str | None = None) -> Any:
+    """An hvac client, not yet checked; TLS is verified against the given CA or the system's."""
+    import hvac
+
+    verify: bool | str = str(ep.ca_cert) if ep.ca_cert else True
+    return hvac.Client(url=ep.address, token=token, verify=verify, timeout=10)
+
+
+def unreachable(ep: Endpoint, error: Exception) -> UserError:
+    """One sentence for a server that does not answer, or answers with a certificate we distrust."""
+    import requests
+
+    if isinstance(error, requests.exceptions.SSLError):
+        return UserError(
+            f"TLS to {ep.address} failed ({_short(error)}): pass --ca-cert with the CA "
+            "that signed the server's certificate."
+        )
+    return UserError(f"Cannot reach the server at {ep.address} ({_short(error)}): is it running?")
+
+
+# requests nests the reason several exceptions deep; these are what a person needs to read.
+_REASONS = (
+    ("CERTIFICATE_VERIFY_FAILED", "the certificate is not signed by a trusted CA"),
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "unknown host name"),
+    ("No route to host", "no route to host"),
+    ("timed out", "timed out"),
+    ("WRONG_VERSION_NUMBER", "the server does not speak TLS there"),
+)
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return next((why for needle, why in _REASONS if needle in text), type(error).__name__)
+
+
+def seal_status(ep: Endpoint) -> dict[str, Any]:
+    """The unauthenticated seal status, or a UserError when the server cannot be reached."""
+    import requests
+
+    try:
+        status: dict[str, Any] = raw_client(ep).sys.read_seal_status()
+    except requests.exceptions.RequestException as error:
+        raise unreachable(ep, error) from None
+    return status
+
+
+def authenticated(ep: Endpoint, token: str, source: str) -> Any:
+    """A client whose token works on an unsealed server; otherwise one clear sentence."""
+    import hvac.exceptions
+    import requests
+
+    status = seal_status(ep)
+    if not status.get("initialized"):
+        raise UserError(f"The server at {ep.address} is not initialised: run `invoke vault.init`.")
+    if status.get("sealed"):
+        raise UserError(f"The server at {ep.address} is sealed: run `invoke vault.unseal`.")
+    client = raw_client(ep, token)
+    try:
+        client.auth.token.lookup_self()
+    except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
+        raise UserError(
+            f"The token from {source} is not valid on {ep.address}: it is wrong, expired or revoked."
+        ) from None
+    except hvac.exceptions.VaultDown:
+        raise UserError(
+            f"The server at {ep.address} is sealed: run `invoke vault.unseal`."
+        ) from None
+    except requests.exceptions.RequestException as error:
+        raise unreachable(ep, error) from None
+    return client
+
+
+def connect(
+    address: str | None = None, ca_cert: str | None = None, token_file: str | None = None
+) -> Any:
+    """An authenticated hvac client from options and environment, checked before use."""
+    ep = endpoint(address, ca_cert)
+    token, source = read_token(token_file)
+    return authenticated(ep, token, source)

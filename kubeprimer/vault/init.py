@@ -1,0 +1,243 @@
+"""`vault.init`: initialise a new server, keep its keys safe, and retire the root token.
+
+The order matters. Keys are on disk (encrypted when operators gave public keys) before
+anything else can fail; the root token lives only in this process's memory, is used to
+make an admin policy and token, and is revoked before the function returns, whatever
+happened in between. A new root token, when one is ever needed, comes from
+`bao operator generate-root` and a quorum of unseal keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubeprimer.errors import UserError, raise_if
+from kubeprimer.vault import keys as keystore
+from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
+from kubeprimer.vault.unseal import MemberStatus, unseal_all, wait_active
+
+ADMIN_POLICY = "kubeprimer-admin"
+ADMIN_TOKEN_FILE = "admin-token"
+PLAIN_KEYS_FILE = "unseal-keys"
+# What `vault.plan/apply` and the Kubernetes wiring need, and no more: no rekey, no raft
+# peer removal. KV v2 mounts may sit one or two segments deep. A new root token needs
+# this token AND a quorum of unseal keys (sys/generate-root-token): two separate parties.
+ADMIN_POLICY_HCL = """\
+# kubeprimer-admin: managed by `invoke vault.init`; used by vault.plan/apply and k8s-auth.
+path "sys/mounts" { capabilities = ["read", "list"] }
+path "sys/mounts/*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }
+path "sys/auth" { capabilities = ["read", "list"] }
+path "sys/auth/*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }
+path "sys/policies/acl" { capabilities = ["list"] }
+path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "sys/policy" { capabilities = ["read", "list"] }
+path "sys/policy/*" { capabilities = ["create", "read", "update", "delete"] }
+path "sys/seal-status" { capabilities = ["read"] }
+path "sys/generate-root-token/*" { capabilities = ["create", "read", "update", "delete"] }
+path "sys/leader" { capabilities = ["read"] }
+path "sys/storage/raft/configuration" { capabilities = ["read"] }
+path "auth/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "+/data/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "+/metadata/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "+/config" { capabilities = ["create", "read", "update"] }
+path "+/+/data/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "+/+/metadata/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "+/+/config" { capabilities = ["create", "read", "update"] }
+"""
+ADMIN_TOKEN_PERIOD = "768h"
+
+KeyPrompt = Callable[[int], list[str]]
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How the key shares leave the server: PGP (server-side), age (here), or a 0600 file."""
+
+    pgp_keys: tuple[Path, ...] = ()
+    age_recipients: Path | None = None
+
+    def count(self) -> int | None:
+        if self.pgp_keys:
+            return len(self.pgp_keys)
+        if self.age_recipients:
+            return len(keystore.age_recipients(self.age_recipients))
+        return None
+
+
+@dataclass
+class InitResult:
+    """What a person needs to hear: where things went. Never a key or a token."""
+
+    files: list[Path] = field(default_factory=list)
+    members: list[MemberStatus] = field(default_factory=list)
+    root_revoked: bool = False
+    plaintext_keys: bool = False
+
+
+def check_request(shares: int, threshold: int, protection: Protection, out_dir: Path) -> None:
+    """Every problem with the request, before the server is touched."""
+    problems = []
+    if protection.pgp_keys and protection.age_recipients:
+        problems.append("Give either --pgp-keys or --age-recipients, not both.")
+    if not 1 <= threshold <= shares:
+        problems.append(f"--key-threshold {threshold} must be between 1 and --key-shares {shares}.")
+    if shares > 1 and threshold < 2:
+        problems.append(
+            "--key-threshold 1 with several shares lets one holder unseal alone: use 2 or more."
+        )
+    count = protection.count()
+    if count is not None and count != shares:
+        problems.append(
+            f"{count} operator key(s) for {shares} key shares: give exactly one public key per share."
+        )
+    for path in protection.pgp_keys:
+        keystore.pgp_public_key_b64(path)
+    if protection.age_recipients:
+        keystore.age_binary()
+    if not out_dir.is_dir():
+        if not out_dir.parent.is_dir():
+            problems.append(
+                f"Output folder {out_dir} cannot be made: {out_dir.parent} does not exist."
+            )
+    elif stat.S_IMODE(out_dir.stat().st_mode) & 0o077:
+        problems.append(
+            f"Output folder {out_dir} is open to other users: run `chmod 700 {out_dir}` first."
+        )
+    else:
+        for name in output_names(shares, protection):
+            if (out_dir / name).exists():
+                problems.append(f"{out_dir / name} already exists: move it away, it may hold keys.")
+    raise_if(problems)
+
+
+def output_names(shares: int, protection: Protection) -> list[str]:
+    if protection.pgp_keys:
+        names = [f"unseal-key-{i}.gpg.b64" for i in range(1, shares + 1)]
+    elif protection.age_recipients:
+        names = [f"unseal-key-{i}.age" for i in range(1, shares + 1)]
+    else:
+        names = [PLAIN_KEYS_FILE]
+    return [*names, ADMIN_TOKEN_FILE]
+
+
+PLAIN_HEADER = """\
+# OpenBao/Vault unseal keys written by `invoke vault.init`.
+# MOVE THIS FILE OFF THIS MACHINE NOW: give one key to each operator, keep them apart,
+# and delete this file. Anyone holding {threshold} of these keys can unseal the server.
+"""
+
+
+def store_keys(
+    out_dir: Path, shares: int, threshold: int, protection: Protection, keys_b64: Sequence[str]
+) -> list[Path]:
+    """Write the key shares as the protection says; returns the files written."""
+    written = []
+    if protection.pgp_keys:
+        # The server encrypted each share; decrypt with `base64 -d FILE | gpg --decrypt`.
+        for i, blob in enumerate(keys_b64, 1):
+            path = out_dir / f"unseal-key-{i}.gpg.b64"
+            keystore.write_private(path, blob + "\n")
+            written.append(path)
+    elif protection.age_recipients:
+        recipients = keystore.age_recipients(protection.age_recipients)
+        for i, (recipient, key) in enumerate(zip(recipients, keys_b64, strict=True), 1):
+            path = out_dir / f"unseal-key-{i}.age"
+            keystore.write_private(path, keystore.age_encrypt(recipient, key + "\n"))
+            written.append(path)
+    else:
+        path = out_dir / PLAIN_KEYS_FILE
+        keystore.write_private(
+            path, PLAIN_HEADER.format(threshold=threshold) + "\n".join(keys_b64) + "\n"
+        )
+        written.append(path)
+    return written
+
+
+def initialise(
+    endpoints: Sequence[Endpoint],
+    shares: int,
+    threshold: int,
+    protection: Protection,
+    out_dir: Path,
+    prompt_keys: KeyPrompt,
+) -> InitResult:
+    """Initialise the first member, unseal all, make an admin token, then revoke root."""
+    import hvac.exceptions
+    import requests
+
+    first = endpoints[0]
+    status = seal_status(first)
+    if status.get("initialized"):
+        raise UserError(
+            f"The server at {first.address} is already initialised; nothing was changed."
+        )
+    check_request(shares, threshold, protection, out_dir)
+    out_dir.mkdir(mode=0o700, exist_ok=True)
+    # With auto-unseal (transit) the server makes recovery keys instead of unseal keys.
+    shamir = status.get("type", "shamir") == "shamir"
+    prefix = "" if shamir else "recovery_"
+    args: dict[str, Any] = {f"{prefix}shares": shares, f"{prefix}threshold": threshold}
+    if protection.pgp_keys:
+        args[f"{prefix}pgp_keys"] = [keystore.pgp_public_key_b64(p) for p in protection.pgp_keys]
+    try:
+        reply = raw_client(first).sys.initialize(
+            secret_shares=args.get("shares"),
+            secret_threshold=args.get("threshold"),
+            pgp_keys=args.get("pgp_keys"),
+            recovery_shares=args.get("recovery_shares"),
+            recovery_threshold=args.get("recovery_threshold"),
+            recovery_pgp_keys=args.get("recovery_pgp_keys"),
+        )
+    except hvac.exceptions.VaultError as error:
+        raise UserError(
+            f"The server refused to initialise: {str(error).split(', on ')[0]}."
+        ) from None
+    except requests.exceptions.RequestException as error:
+        raise unreachable(first, error) from None
+    key_field = "keys_base64" if shamir else "recovery_keys_base64"
+    result = InitResult(plaintext_keys=not protection.pgp_keys and not protection.age_recipients)
+    result.files = store_keys(out_dir, shares, threshold, protection, reply[key_field])
+    root = reply["root_token"]
+    try:
+        if shamir:
+            plain = [] if protection.pgp_keys else list(reply["keys_base64"])
+            result.members = unseal_all(endpoints, plain or prompt_keys(threshold))
+            failed = [m for m in result.members if m.sealed]
+            if failed and failed[0].address == first.address:
+                raise UserError(
+                    f"{first.address} is still sealed ({failed[0].error}); run `invoke vault.unseal`."
+                )
+        client = wait_active(first, root)
+        token_path = out_dir / ADMIN_TOKEN_FILE
+        client.sys.create_or_update_acl_policy(name=ADMIN_POLICY, policy=ADMIN_POLICY_HCL)
+        admin = client.auth.token.create_orphan(
+            policies=[ADMIN_POLICY], period=ADMIN_TOKEN_PERIOD, display_name="kubeprimer-admin"
+        )
+        keystore.write_private(token_path, admin["auth"]["client_token"] + "\n")
+        result.files.append(token_path)
+    finally:
+        result.root_revoked = revoke_root(first, root)
+    return result
+
+
+def revoke_root(ep: Endpoint, root: str) -> bool:
+    """Revoke the initial root token; True once the server no longer accepts it."""
+    import hvac.exceptions
+    import requests
+
+    client = raw_client(ep, root)
+    # Whether this worked is judged below by asking the server, not by this call's answer.
+    with contextlib.suppress(hvac.exceptions.VaultError, requests.exceptions.RequestException):
+        client.auth.token.revoke_self()
+    try:
+        client.auth.token.lookup_self()
+    except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
+        return True
+    except (hvac.exceptions.VaultError, requests.exceptions.RequestException):
+        return False
+    return False

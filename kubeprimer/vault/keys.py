@@ -1,0 +1,128 @@
+"""Unseal keys at rest: encrypted to operators' age or PGP keys, else one private file.
+
+Nothing here logs a key. Files are created with O_EXCL and mode 0600 from the first
+byte, so a key never sits in a world-readable file, even for a moment, and an earlier
+set of keys is never overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from kubeprimer.errors import UserError
+from kubeprimer.vault.connect import check_private
+
+ARMOR_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create a file only its owner can read; refuse to replace one that exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UserError(f"{path} already exists: move it away first, it may hold keys.") from None
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def pgp_public_key_b64(path: Path) -> str:
+    """The base64 of a binary public key, as Vault's init wants it; armored keys are unwrapped."""
+    if not path.is_file():
+        raise UserError(f"PGP public key {path} does not exist.")
+    raw = path.read_bytes()
+    text = raw.decode("ascii", errors="replace")
+    if ARMOR_BEGIN in text:
+        body = text.split(ARMOR_BEGIN, 1)[1].split("-----END", 1)[0]
+        # Armor: header lines, a blank line, base64 lines, then "=XXXX" (the CRC24).
+        lines = [ln.strip() for ln in body.strip().splitlines()]
+        if "" in lines:
+            lines = lines[lines.index("") + 1 :]
+        lines = [ln for ln in lines if ln and not ln.startswith("=")]
+        try:
+            raw = base64.b64decode("".join(lines), validate=True)
+        except binascii.Error:
+            raise UserError(f"PGP public key {path} is not valid ASCII armor.") from None
+    if not raw or not raw[0] & 0x80:
+        raise UserError(f"{path} is not an OpenPGP public key (export it with `gpg --export`).")
+    return base64.b64encode(raw).decode()
+
+
+def age_recipients(path: Path) -> list[str]:
+    """One age recipient per line (comments and blank lines skipped), one per operator."""
+    if not path.is_file():
+        raise UserError(f"age recipients file {path} does not exist.")
+    found = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith(("age1", "ssh-ed25519 ", "ssh-rsa ")):
+            raise UserError(f"{path} line {number} is not an age recipient (age1... or ssh-...).")
+        found.append(line)
+    if not found:
+        raise UserError(f"age recipients file {path} lists no recipient.")
+    return found
+
+
+def age_binary() -> str:
+    found = shutil.which("age")
+    if not found:
+        raise UserError("The `age` command is missing: install the Debian package `age`.")
+    return found
+
+
+def age_encrypt(recipient: str, secret: str) -> str:
+    """ASCII-armored age ciphertext; the secret travels on stdin, never on argv."""
+    done = subprocess.run(
+        [age_binary(), "--armor", "--recipient", recipient],
+        input=secret.encode(),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise UserError(f"age could not encrypt to {recipient}: {done.stderr.decode().strip()}")
+    return done.stdout.decode()
+
+
+def age_decrypt(identity: Path, ciphertext: Path) -> str:
+    """Plaintext of an age file; stays in memory, it is never written anywhere."""
+    done = subprocess.run(
+        [age_binary(), "--decrypt", "--identity", str(identity), str(ciphertext)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise UserError(
+            f"age could not decrypt {ciphertext} with {identity}: {done.stderr.decode().strip()}"
+        )
+    return done.stdout.decode()
+
+
+def parse_keys(text: str) -> list[str]:
+    """Keys from a keys file: one per line; '#' lines are the file's own instructions."""
+    return [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+
+
+def read_key_files(files: Iterable[str], age_identity: str | None = None) -> list[str]:
+    """Unseal keys from plain 0600 files or, with an age identity, from .age files."""
+    keys: list[str] = []
+    for name in files:
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise UserError(f"Keys file {path} does not exist.")
+        if age_identity and path.suffix == ".age":
+            identity = Path(age_identity).expanduser()
+            check_private(identity, "age identity")
+            keys += parse_keys(age_decrypt(identity, path))
+        else:
+            check_private(path, "Keys file")
+            keys += parse_keys(path.read_text())
+    return keys

@@ -1,0 +1,146 @@
+"""Unseal every member of a cluster and say how each one stands.
+
+Raft followers started with retry_join are still uninitialised when they get their first
+key: the key lets them join the leader, and they unseal a moment later. So members are
+polled until they answer unsealed, not just handed keys.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kubeprimer.errors import UserError
+from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
+
+JOIN_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    """One member's seal state after the run; never carries a key."""
+
+    address: str
+    initialized: bool
+    sealed: bool
+    progress: str
+    error: str = ""
+
+
+def _status(ep: Endpoint, status: dict[str, Any], error: str = "") -> MemberStatus:
+    return MemberStatus(
+        ep.address,
+        bool(status.get("initialized")),
+        bool(status.get("sealed", True)),
+        f"{status.get('progress', 0)}/{status.get('t', 0)}",
+        error,
+    )
+
+
+def unseal_member(
+    ep: Endpoint, keys: Sequence[str], timeout: float = JOIN_TIMEOUT_S
+) -> MemberStatus:
+    """Hand keys to one member until it unseals; a refused key is reported, not printed."""
+    import hvac.exceptions
+    import requests
+
+    client = raw_client(ep)
+    deadline = time.monotonic() + timeout
+    status = seal_status(ep)
+    if not status.get("sealed"):
+        return _status(ep, status)
+    while True:
+        try:
+            # Start from a clean slate: a half-entered key set from an earlier run would mix in.
+            client.sys.submit_unseal_key(reset=True)
+            status = _submit(client, keys)
+            while status.get("sealed") and time.monotonic() < deadline:
+                # A joining follower stays sealed until raft has caught up with the leader,
+                # and may then want the keys again.
+                time.sleep(0.5)
+                status = seal_status(ep)
+                if (
+                    status.get("sealed")
+                    and status.get("initialized")
+                    and status.get("progress") == 0
+                ):
+                    status = _submit(client, keys)
+        except hvac.exceptions.InvalidRequest as refused:
+            # A retry_join follower refuses keys until its next join attempt reaches the
+            # leader (every few seconds); it is not initialised on its own, only by joining.
+            if "not initialized" in str(refused) and time.monotonic() < deadline:
+                time.sleep(1.0)
+                continue
+            return _status(ep, seal_status(ep), _reason(refused))
+        except requests.exceptions.RequestException as error:
+            raise unreachable(ep, error) from None
+        return _status(
+            ep, status, "still sealed: not enough valid keys" if status.get("sealed") else ""
+        )
+
+
+def _submit(client: Any, keys: Sequence[str]) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    for key in keys:
+        status = client.sys.submit_unseal_key(key=key)
+        if not status.get("sealed"):
+            break
+    return status
+
+
+def _reason(error: Exception) -> str:
+    # hvac appends ", on put https://..." to the server's message; the address is shown anyway.
+    return str(error).split(", on ")[0]
+
+
+def reachable_status(ep: Endpoint) -> dict[str, Any] | None:
+    """The seal status, or None for a member that is down (the others still get unsealed)."""
+    try:
+        return seal_status(ep)
+    except UserError:
+        return None
+
+
+def unseal_all(endpoints: Sequence[Endpoint], keys: Sequence[str]) -> list[MemberStatus]:
+    """Unseal each member in turn; a member that is down is reported, not fatal."""
+    if not keys:
+        raise UserError("No unseal keys were given.")
+    statuses = {ep.address: reachable_status(ep) for ep in endpoints}
+    if not any(s for s in statuses.values()):
+        raise UserError(
+            "No member answers: are the servers running? (check --address or the inventory)"
+        )
+    if not any(s and s.get("initialized") for s in statuses.values()):
+        raise UserError("No member is initialised yet: run `invoke vault.init` first.")
+    results = []
+    for ep in endpoints:
+        if statuses[ep.address] is None:
+            results.append(MemberStatus(ep.address, False, True, "0/0", "unreachable"))
+            continue
+        try:
+            results.append(unseal_member(ep, keys))
+        except UserError as error:
+            # It stopped answering midway; report it with the rest.
+            results.append(MemberStatus(ep.address, False, True, "0/0", error.messages[0]))
+    return results
+
+
+def wait_active(ep: Endpoint, token: str, timeout: float = 30.0) -> Any:
+    """A client once the member serves requests as the active node (not a standby)."""
+    import hvac.exceptions
+    import requests
+
+    client = raw_client(ep, token)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.sys.read_leader_status().get("is_self"):
+                client.auth.token.lookup_self()
+                return client
+        except (hvac.exceptions.VaultError, requests.exceptions.RequestException):
+            pass
+        if time.monotonic() > deadline:
+            raise UserError(f"{ep.address} did not become the active node within {timeout:.0f} s.")
+        time.sleep(0.2)

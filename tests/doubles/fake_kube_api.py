@@ -1,0 +1,510 @@
+"""FakeKubeApi: a TEST DOUBLE of the Kubernetes API server, in memory, over real HTTP.
+
+kube-apiserver cannot be had on the development and CI machines, so tests of code that
+talks to a cluster (addon install/remove/status, the Vault injector...) run the real
+``kubernetes`` Python client against this double instead. It speaks the parts of the
+API such code uses, the way the real server does:
+
+- discovery: ``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/GROUP/VERSION``;
+  a CustomResourceDefinition that is applied adds its kind to discovery, a deleted one
+  removes it (and its objects);
+- objects: GET, LIST (with ``labelSelector``), server-side apply (PATCH with
+  ``application/apply-patch+yaml``; ``fieldManager`` required), POST (create), DELETE;
+  namespaced objects need their Namespace to exist, deleting a Namespace deletes
+  what is in it; an apply that changes nothing keeps the resourceVersion, like the
+  real server; bearer-token authentication.
+
+What it does NOT do: field ownership merging between several managers (an apply
+replaces the object's content), admission, defaulting, watches, real scheduling.
+Workload status is simulated and under the test's control: each GET of a Deployment,
+StatefulSet, DaemonSet or Job brings ``rollout_step`` more replicas to ready (0: stuck);
+names in ``stuck`` never become ready.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+TOKEN = "fake-kube-api-token"
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+def _builtin() -> list[Kind]:
+    table = {
+        ("", "v1"): [
+            ("namespaces", "Namespace", False),
+            ("configmaps", "ConfigMap", True),
+            ("secrets", "Secret", True),
+            ("services", "Service", True),
+            ("serviceaccounts", "ServiceAccount", True),
+            ("persistentvolumeclaims", "PersistentVolumeClaim", True),
+            ("persistentvolumes", "PersistentVolume", False),
+            ("pods", "Pod", True),
+            ("nodes", "Node", False),
+        ],
+        ("apps", "v1"): [
+            ("deployments", "Deployment", True),
+            ("daemonsets", "DaemonSet", True),
+            ("statefulsets", "StatefulSet", True),
+        ],
+        ("batch", "v1"): [("jobs", "Job", True), ("cronjobs", "CronJob", True)],
+        ("rbac.authorization.k8s.io", "v1"): [
+            ("clusterroles", "ClusterRole", False),
+            ("clusterrolebindings", "ClusterRoleBinding", False),
+            ("roles", "Role", True),
+            ("rolebindings", "RoleBinding", True),
+        ],
+        ("storage.k8s.io", "v1"): [
+            ("storageclasses", "StorageClass", False),
+            ("csidrivers", "CSIDriver", False),
+        ],
+        ("policy", "v1"): [("poddisruptionbudgets", "PodDisruptionBudget", True)],
+        ("networking.k8s.io", "v1"): [
+            ("ingresses", "Ingress", True),
+            ("ingressclasses", "IngressClass", False),
+            ("networkpolicies", "NetworkPolicy", True),
+        ],
+        ("apiextensions.k8s.io", "v1"): [
+            ("customresourcedefinitions", "CustomResourceDefinition", False)
+        ],
+        ("admissionregistration.k8s.io", "v1"): [
+            ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False),
+            ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
+        ],
+        ("scheduling.k8s.io", "v1"): [("priorityclasses", "PriorityClass", False)],
+        ("coordination.k8s.io", "v1"): [("leases", "Lease", True)],
+    }
+    return [Kind(g, v, p, k, n) for (g, v), rows in table.items() for p, k, n in rows]
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+
+def _matches(labels: dict[str, str], selector: str) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key) != value:
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+@dataclass
+class FakeKubeApi:
+    """The double's state; ``serve()`` runs it on 127.0.0.1 and yields a kubeconfig."""
+
+    rollout_step: int = 1000
+    nodes: int = 3
+    stuck: set[str] = field(default_factory=set)
+    kinds: list[Kind] = field(default_factory=_builtin)
+    objects: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    _revision: int = 0
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        # Every real cluster has these before anything is installed.
+        namespaces = self.resolve("/api/v1/namespaces")[0]
+        for name in ("default", "kube-system", "kube-public"):
+            meta = {"name": name}
+            self.create(namespaces, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+    # -- discovery -------------------------------------------------------------------
+    def _group_versions(self) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for k in self.kinds:
+            if k.group and k.version not in groups.setdefault(k.group, []):
+                groups[k.group].append(k.version)
+        return groups
+
+    def discovery(self, path: str) -> dict[str, Any] | None:
+        if path == "/version":
+            return {"major": "1", "minor": "37", "gitVersion": "v1.37.0", "platform": "linux/amd64"}
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if path == "/apis":
+            groups = []
+            for name, versions in sorted(self._group_versions().items()):
+                gvs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+                groups.append({"name": name, "versions": gvs, "preferredVersion": gvs[0]})
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        parts = path.strip("/").split("/")
+        if parts == ["api", "v1"] or (len(parts) == 3 and parts[0] == "apis"):
+            group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
+            kinds = [k for k in self.kinds if (k.group, k.version) == (group, version)]
+            if not kinds:
+                return None
+            resources = [
+                {
+                    "name": k.plural,
+                    "singularName": k.kind.lower(),
+                    "namespaced": k.namespaced,
+                    "kind": k.kind,
+                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+                }
+                for k in kinds
+            ]
+            gv = f"{group}/{version}" if group else version
+            return {"kind": "APIResourceList", "groupVersion": gv, "resources": resources}
+        return None
+
+    # -- addressing ------------------------------------------------------------------
+    def resolve(self, path: str) -> tuple[Kind, str, str]:
+        """(kind, namespace, name) for an object or collection path."""
+        parts = path.strip("/").split("/")
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", f"the server could not find {path}")
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        plural, name = rest[0], rest[1] if len(rest) > 1 else ""
+        for k in self.kinds:
+            if (k.group, k.version, k.plural) == (group, version, plural):
+                return k, namespace, name
+        raise ApiError(404, "NotFound", f"the server could not find the requested resource {path}")
+
+    def _key(self, kind: Kind, namespace: str, name: str) -> tuple[str, str, str, str]:
+        return (kind.group, kind.plural, namespace if kind.namespaced else "", name)
+
+    # -- verbs -----------------------------------------------------------------------
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.objects.get(self._key(kind, namespace, name))
+        if obj is None:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        if kind.kind in WORKLOADS:
+            self._advance(obj)
+        return copy.deepcopy(obj)
+
+    def list(self, kind: Kind, namespace: str, selector: str) -> dict[str, Any]:
+        items = [
+            copy.deepcopy(o)
+            for (g, p, ns, _), o in sorted(self.objects.items())
+            if (g, p) == (kind.group, kind.plural)
+            and (not namespace or ns == namespace)
+            and _matches(o["metadata"].get("labels") or {}, selector)
+        ]
+        meta = {"resourceVersion": str(self._revision)}
+        return {
+            "kind": f"{kind.kind}List",
+            "apiVersion": kind.api_version,
+            "metadata": meta,
+            "items": items,
+        }
+
+    def apply(
+        self, kind: Kind, namespace: str, name: str, body: dict[str, Any], query: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        if not query.get("fieldManager"):
+            raise ApiError(400, "BadRequest", "PATCH apply requires fieldManager to be set")
+        meta = body.get("metadata") or {}
+        if body.get("kind") != kind.kind or body.get("apiVersion") != kind.api_version:
+            raise ApiError(400, "BadRequest", f"apply body is {body.get('kind')}, not {kind.kind}")
+        if meta.get("name") != name or (
+            kind.namespaced and meta.get("namespace", namespace) != namespace
+        ):
+            raise ApiError(
+                400, "BadRequest", "the name or namespace of the body does not match the URL"
+            )
+        if kind.namespaced and not self.objects.get(("", "namespaces", "", namespace)):
+            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found')
+        key = self._key(kind, namespace, name)
+        old = self.objects.get(key)
+        applied = copy.deepcopy(body)
+        if kind.namespaced:
+            applied["metadata"]["namespace"] = namespace
+        if old is not None:
+            if old.get("_applied") == applied:
+                return 200, self._public(old)
+            manager = old["metadata"]["managedFields"][0]["manager"]
+            if manager != query["fieldManager"] and query.get("force") != "true":
+                raise ApiError(
+                    409, "Conflict", f"Apply failed with 1 conflict: conflict with {manager!r}"
+                )
+        return (200 if old else 201), self._public(
+            self._store(key, kind, applied, old, query["fieldManager"])
+        )
+
+    def create(self, kind: Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = (body.get("metadata") or {}).get("name", "")
+        key = self._key(kind, namespace, name)
+        if key in self.objects:
+            raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
+        body = copy.deepcopy(body)
+        if kind.namespaced:
+            body["metadata"]["namespace"] = namespace
+        return self._public(self._store(key, kind, body, None, "kubectl-create"))
+
+    def delete(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+        key = self._key(kind, namespace, name)
+        if key not in self.objects:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        obj = self.objects.pop(key)
+        if kind.kind == "Namespace":
+            for k in [k for k in self.objects if k[2] == name]:
+                del self.objects[k]
+        if kind.kind == "CustomResourceDefinition":
+            spec = obj["spec"]
+            gone = {(spec["group"], spec["names"]["plural"])}
+            self.kinds = [k for k in self.kinds if (k.group, k.plural) not in gone]
+            for k in [k for k in self.objects if (k[0], k[1]) in gone]:
+                del self.objects[k]
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}
+
+    # -- helpers ---------------------------------------------------------------------
+    def _store(
+        self,
+        key: Any,
+        kind: Kind,
+        applied: dict[str, Any],
+        old: dict[str, Any] | None,
+        manager: str,
+    ) -> dict[str, Any]:
+        self._revision += 1
+        obj = copy.deepcopy(applied)
+        meta = obj["metadata"]
+        old_meta = (old or {}).get("metadata", {})
+        meta["uid"] = old_meta.get("uid") or str(uuid.uuid4())
+        meta["creationTimestamp"] = old_meta.get("creationTimestamp") or "2026-01-01T00:00:00Z"
+        meta["resourceVersion"] = str(self._revision)
+        spec_changed = old is None or (old.get("_applied") or {}).get("spec") != applied.get("spec")
+        meta["generation"] = old_meta.get("generation", 0) + (1 if spec_changed else 0)
+        meta["managedFields"] = [
+            {"manager": manager, "operation": "Apply", "apiVersion": kind.api_version}
+        ]
+        obj["_applied"] = applied
+        if old is not None and "status" in old:
+            obj["status"] = old["status"]
+        if kind.kind in WORKLOADS and spec_changed:
+            obj["status"] = {"observedGeneration": meta["generation"], "_ready": 0}
+        if kind.kind == "CustomResourceDefinition":
+            self._register_crd(obj)
+        self.objects[key] = obj
+        return obj
+
+    def _register_crd(self, crd: dict[str, Any]) -> None:
+        spec = crd["spec"]
+        for v in spec["versions"]:
+            k = Kind(
+                spec["group"],
+                v["name"],
+                spec["names"]["plural"],
+                spec["names"]["kind"],
+                spec["scope"] == "Namespaced",
+            )
+            if k not in self.kinds:
+                self.kinds.append(k)
+        crd["status"] = {
+            "conditions": [
+                {"type": "Established", "status": "True"},
+                {"type": "NamesAccepted", "status": "True"},
+            ]
+        }
+
+    def _public(self, obj: dict[str, Any]) -> dict[str, Any]:
+        out = {k: copy.deepcopy(v) for k, v in obj.items() if k != "_applied"}
+        if isinstance(out.get("status"), dict):
+            out["status"] = {k: v for k, v in out["status"].items() if not k.startswith("_")}
+        return out
+
+    def _advance(self, obj: dict[str, Any]) -> None:
+        """Simulated controllers: every look at a workload moves its rollout along."""
+        status = obj.setdefault("status", {"_ready": 0})
+        name = f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
+        kind, spec = obj["kind"], obj.get("spec") or {}
+        want = (
+            self.nodes if kind == "DaemonSet" else 1 if kind == "Job" else spec.get("replicas", 1)
+        )
+        step = 0 if name in self.stuck else self.rollout_step
+        ready = min(want, status.get("_ready", 0) + step)
+        status["_ready"] = ready
+        gen = obj["metadata"]["generation"]
+        if kind == "Deployment":
+            status.update(
+                observedGeneration=gen,
+                replicas=want,
+                updatedReplicas=want,
+                readyReplicas=ready,
+                availableReplicas=ready,
+            )
+        elif kind == "StatefulSet":
+            status.update(
+                observedGeneration=gen,
+                replicas=want,
+                updatedReplicas=want,
+                readyReplicas=ready,
+                availableReplicas=ready,
+                currentRevision="r1",
+                updateRevision="r1",
+            )
+        elif kind == "DaemonSet":
+            status.update(
+                observedGeneration=gen,
+                desiredNumberScheduled=want,
+                currentNumberScheduled=want,
+                updatedNumberScheduled=want,
+                numberReady=ready,
+                numberAvailable=ready,
+            )
+        else:
+            status.update(succeeded=ready)
+
+    def find(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """For assertions: the stored object of ``kind`` (e.g. "Deployment"), or None."""
+        for (_, _, ns, n), obj in self.objects.items():
+            if obj["kind"] == kind and ns == namespace and n == name:
+                return self._public(obj)
+        return None
+
+    # -- serving ---------------------------------------------------------------------
+    @contextmanager
+    def serve(self, workdir: Path) -> Iterator[Path]:
+        """Run the double on a free loopback port; yields a kubeconfig file pointing at it."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        kubeconfig = workdir / "fake-kube-api.kubeconfig"
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "fake", "cluster": {"server": url}}],
+                    "users": [{"name": "fake", "user": {"token": TOKEN}}],
+                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                    "current-context": "fake",
+                }
+            )
+        )
+        try:
+            yield kubeconfig
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet test output
+            pass
+
+        def _send(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            return yaml.safe_load(raw) if raw else {}
+
+        def _serve(self, method: str) -> None:
+            url = urlparse(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            with api._lock:
+                api.requests.append((method, url.path))
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self._send(401, _error(401, "Unauthorized", "Unauthorized"))
+                    return
+                try:
+                    self._send(*self._dispatch(method, url.path, query))
+                except ApiError as e:
+                    self._send(e.code, _error(e.code, e.reason, e.message))
+
+        def _dispatch(
+            self, method: str, path: str, query: dict[str, str]
+        ) -> tuple[int, dict[str, Any]]:
+            if method == "GET":
+                found = api.discovery(path)
+                if found is not None:
+                    return 200, found
+            kind, namespace, name = api.resolve(path)
+            if method == "GET":
+                if name:
+                    return 200, api._public(api.get(kind, namespace, name))
+                return 200, api.list(kind, namespace, query.get("labelSelector", ""))
+            if method == "PATCH" and name:
+                if self.headers.get("Content-Type") != "application/apply-patch+yaml":
+                    raise ApiError(
+                        415, "UnsupportedMediaType", "the double only takes server-side apply"
+                    )
+                return api.apply(kind, namespace, name, self._body(), query)
+            if method == "POST" and not name:
+                return 201, api.create(kind, namespace, self._body())
+            if method == "DELETE" and name:
+                self._body()
+                return 200, api.delete(kind, namespace, name)
+            raise ApiError(
+                405, "MethodNotAllowed", f"{method} {path} is not supported by the double"
+            )
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+    return Handler
+
+
+def _error(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }

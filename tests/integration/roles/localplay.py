@@ -1,0 +1,85 @@
+"""Run a role's task files with ansible-playbook against this machine (connection local).
+
+The role tests that need no lab node use this: the tasks touch only the temporary
+folders the test hands them through variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubeprimer.paths import ANSIBLE_CFG, ROLES, ROOT
+
+
+def run_role(
+    tmp_path: Path,
+    role: str,
+    parts: list[str],
+    settings: dict[str, Any],
+    groups: dict[str, list[str]] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Include ``role``'s task files ``parts`` in order, with ``settings`` as play vars.
+
+    ``groups`` puts more (local) hosts into the inventory, for roles that look at a group;
+    the play still runs on localhost only.
+    """
+    steps = [
+        {
+            "name": f"{role} {part}",
+            "ansible.builtin.include_role": {"name": role, "tasks_from": part},
+        }
+        for part in parts
+    ]
+    play_vars = {"ansible_python_interpreter": sys.executable, **settings}
+    play = [
+        {
+            "name": role,
+            "hosts": "localhost",
+            "gather_facts": False,
+            "vars": play_vars,
+            "tasks": steps,
+        }
+    ]
+    playbook = tmp_path / f"{role}-play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    local = {"ansible_connection": "local"}
+    members = {
+        name: {
+            "hosts": {
+                h: {**local, "ansible_host": f"192.0.2.{i + 10}"} for i, h in enumerate(hosts)
+            }
+        }
+        for name, hosts in (groups or {}).items()
+    }
+    inventory = {"all": {"hosts": {"localhost": local}, "children": members}}
+    inventory_file = tmp_path / "hosts.yml"
+    inventory_file.write_text(yaml.safe_dump(inventory))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
+        "ANSIBLE_ROLES_PATH": str(ROLES),
+        "ANSIBLE_FACT_CACHING_CONNECTION": str(tmp_path / "facts"),
+    }
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory_file), str(playbook)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def changed(result: subprocess.CompletedProcess[str]) -> int:
+    """The changed= count of the play recap."""
+    line = next(
+        x for x in result.stdout.splitlines() if x.startswith("localhost") and "changed=" in x
+    )
+    return int(line.split("changed=")[1].split()[0])

@@ -1,0 +1,249 @@
+"""vault.plan / vault.apply against a real OpenBao server: idempotence, prune, removals,
+and every kind of bad input leaving the server exactly as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubeprimer.paths import ROOT
+from kubeprimer.vault import plan, state
+from kubeprimer.vault.config import load
+
+from .baoserver import API_KEY, DB_PASSWORD, Setup, kubeprimer
+
+pytestmark = pytest.mark.integration
+
+
+BASE = """\
+mounts:
+  apps:
+    description: Application secrets
+    max_versions: 3
+    secrets:
+      demo/db:
+        password: {file: secrets/db-password}
+      demo/api:
+        key: {env: TEST_API_KEY}
+policies:
+  demo-read:
+    hcl: |
+      path "apps/data/demo/*" { capabilities = ["read"] }
+kubernetes:
+  roles:
+    demo:
+      service_accounts: [demo]
+      namespaces: [demo]
+      policies: [demo-read]
+      ttl: 20m
+"""
+
+
+def snapshot(client: Any) -> dict[str, Any]:
+    """Everything apply could touch, secret values included, to prove nothing moved."""
+    live = state.read(client, "kubernetes")
+    secrets = {}
+    for path, mount in live.mounts.items():
+        if mount.kind == "kv-v2":
+            for name in state.secret_paths(client, path):
+                meta = client.secrets.kv.v2.read_secret_metadata(name, mount_point=path)["data"]
+                secrets[f"{path}/{name}"] = (
+                    state.secret_data(client, path, name),
+                    meta["current_version"],
+                )
+    return {"live": repr(live), "secrets": secrets}
+
+
+def test_apply_twice_changes_nothing_the_second_time(setup: Setup) -> None:
+    config = setup.config(BASE)
+    first = setup.run("vault.apply", config)
+    assert first.returncode == 0, first.stderr
+    assert "+ mount apps" in first.stdout and "+ role kubernetes/demo" in first.stdout
+    client = setup.admin()
+    assert state.secret_data(client, "apps", "demo/db") == {"password": DB_PASSWORD}
+    assert state.secret_data(client, "apps", "demo/api") == {"key": API_KEY}
+    role = client.auth.kubernetes.read_role("demo")
+    assert role["token_ttl"] == 1200 and role["token_policies"] == ["demo-read"]
+    before = snapshot(client)
+
+    second = setup.run("vault.apply", config)
+    assert second.returncode == 0, second.stderr
+    assert "No changes" in second.stdout
+    preview = setup.run("vault.plan", config)
+    assert "No changes" in preview.stdout
+    assert snapshot(client) == before
+    for text in (first.stdout, first.stderr, second.stdout, setup.server.log.read_text()):
+        assert DB_PASSWORD not in text and API_KEY not in text
+
+
+def test_a_changed_secret_shows_its_key_not_its_value(setup: Setup) -> None:
+    config = setup.config(BASE)
+    assert setup.run("vault.apply", config).returncode == 0
+    preview = setup.run("vault.plan", config, TEST_API_KEY="rotated-value-55")
+    assert preview.returncode == 0
+    assert "~ secret apps/demo/api (keys: key)" in preview.stdout
+    assert "rotated-value-55" not in preview.stdout + preview.stderr
+
+
+def test_prune_removes_only_what_is_undeclared_and_only_when_asked(setup: Setup) -> None:
+    config = setup.config(BASE)
+    assert setup.run("vault.apply", config).returncode == 0
+    client = setup.admin()
+    client.sys.create_or_update_acl_policy(
+        name="stray", policy='path "x" { capabilities = ["read"] }'
+    )
+    client.secrets.kv.v2.create_or_update_secret("old/thing", secret={"a": "b"}, mount_point="apps")
+    client.auth.kubernetes.create_role("stray-role", ["a"], ["b"], policies=["default"])
+
+    plain = setup.run("vault.apply", config)
+    assert "No changes" in plain.stdout
+    assert "stray" in client.sys.list_acl_policies()["data"]["keys"]
+
+    preview = setup.run("vault.plan", config, "--prune")
+    assert "- policy stray" in preview.stdout and "- secret apps/old/thing" in preview.stdout
+    assert "- role kubernetes/stray-role" in preview.stdout
+    assert "kubeprimer-admin" not in preview.stdout  # the token apply runs on is never pruned
+    assert "stray" in client.sys.list_acl_policies()["data"]["keys"]
+
+    pruned = setup.run("vault.apply", config, "--prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "stray" not in client.sys.list_acl_policies()["data"]["keys"]
+    assert not state.secret_exists(client, "apps", "old/thing")
+    assert "stray-role" not in client.auth.kubernetes.list_roles()["keys"]
+    assert "No changes" in setup.run("vault.apply", config, "--prune").stdout
+
+
+def test_explicit_removal_list(setup: Setup) -> None:
+    assert setup.run("vault.apply", setup.config(BASE)).returncode == 0
+    client = setup.admin()
+    client.sys.create_or_update_acl_policy(
+        name="retired", policy='path "y" { capabilities = ["list"] }'
+    )
+    client.secrets.kv.v2.create_or_update_secret("legacy/x", secret={"a": "b"}, mount_point="apps")
+    removal = setup.config(
+        BASE + "remove:\n  policies: [retired, never-existed]\n  secrets: [apps/legacy/x]\n",
+        "remove.yml",
+    )
+    done = setup.run("vault.apply", removal)
+    assert done.returncode == 0, done.stderr
+    assert "- policy retired" in done.stdout and "- secret apps/legacy/x" in done.stdout
+    assert "retired" not in client.sys.list_acl_policies()["data"]["keys"]
+    assert not state.secret_exists(client, "apps", "legacy/x")
+    declared_twice = setup.config(BASE + "remove:\n  secrets: [apps/demo/api]\n", "twice.yml")
+    done = setup.run("vault.apply", declared_twice)
+    assert done.returncode == 2 and "keep it in one place" in done.stderr
+    assert "No changes" in setup.run("vault.apply", removal).stdout
+
+
+BAD_INPUTS = {
+    "unknown key": (BASE + "mounts_typo: {}\n", ["the top level: unknown key 'mounts_typo'"]),
+    "unknown nested key": (
+        BASE.replace("      ttl: 20m", "      ttl: 20m\n      polices: [x]"),
+        ["kubernetes.roles.demo: unknown key 'polices'"],
+    ),
+    "policy HCL the server cannot parse": (
+        BASE.replace('["read"] }', '["read"'),
+        ["policies.demo-read: the server cannot parse its HCL"],
+    ),
+    "role naming a missing policy": (
+        BASE.replace("policies: [demo-read]", "policies: [demo-read, no-such-policy]"),
+        [
+            "kubernetes.roles.demo: policy 'no-such-policy' is neither in this file nor on the server"
+        ],
+    ),
+    "secret file missing": (
+        BASE.replace("secrets/db-password", "secrets/missing"),
+        ["mounts.apps.secrets.demo/db.password: file", "does not exist"],
+    ),
+    "secret variable unset": (
+        BASE.replace("TEST_API_KEY", "UNSET_VARIABLE_XYZ"),
+        ["environment variable UNSET_VARIABLE_XYZ is not set"],
+    ),
+    "inline secret value": (
+        BASE.replace("{file: secrets/db-password}", "hunter2-inline"),
+        ["values are never written inline"],
+    ),
+    "duplicate key": (BASE + "policies: {}\n", ["duplicate key 'policies'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_sentence_per_problem_and_changes_nothing(
+    setup: Setup, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_API_KEY", API_KEY)
+    client = setup.admin()
+    # The good state first (in-process, to keep the test fast), then drift that the bad
+    # file would undo, were it applied: proves nothing was.
+    plan.apply(client, plan.make(client, load(setup.config(BASE))))
+    client.secrets.kv.v2.create_or_update_secret(
+        "demo/db", secret={"password": "drifted"}, mount_point="apps"
+    )
+    before = snapshot(client)
+    text, expected = BAD_INPUTS[case]
+    config = setup.config(text, "bad.yml")
+    # plan reads only; apply is the one that must refuse before any write.
+    for task in ("vault.apply", "vault.plan") if "HCL" in case else ("vault.apply",):
+        done = setup.run(task, config)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert all(line.startswith("error: ") for line in lines)
+        assert all(any(e in line for line in lines) for e in expected), done.stderr
+        assert snapshot(client) == before
+
+
+def test_several_problems_are_reported_together(setup: Setup) -> None:
+    text = BASE.replace('["read"] }', '["read"').replace("[demo-read]", "[ghost]") + "extra: 1\n"
+    done = setup.run("vault.plan", setup.config(text, "many.yml"))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 3, done.stderr
+
+
+def test_wrong_token_unreachable_server_and_sealed_server_are_clear(setup: Setup) -> None:
+    config = setup.config(BASE)
+    wrong = setup.folder / "wrong-token"
+    wrong.write_text("s.not-a-real-token\n")
+    wrong.chmod(0o600)
+    done = kubeprimer(
+        "vault.plan", "--config", str(config), "--token-file", str(wrong), env=setup.env()
+    )
+    assert done.returncode == 2 and "is not valid on" in done.stderr
+
+    wrong.chmod(0o644)
+    done = kubeprimer(
+        "vault.plan", "--config", str(config), "--token-file", str(wrong), env=setup.env()
+    )
+    assert done.returncode == 2 and "chmod 600" in done.stderr
+
+    done = setup.run("vault.plan", config, BAO_ADDR="https://127.0.0.1:1")
+    assert done.returncode == 2 and "Cannot reach the server" in done.stderr
+
+    done = setup.run("vault.plan", config, BAO_CACERT="")
+    assert done.returncode == 2 and "--ca-cert" in done.stderr
+
+    setup.server.stop()
+    setup.server.start()
+    try:
+        done = setup.run("vault.apply", config)
+        assert done.returncode == 2 and "is sealed: run `invoke vault.unseal`" in done.stderr
+    finally:
+        keys = setup.folder / "keys" / "unseal-keys"
+        unseal = kubeprimer("vault.unseal", "--keys-file", str(keys), env=setup.env())
+        assert unseal.returncode == 0, unseal.stderr
+
+
+def test_the_shipped_example_config_applies_and_is_idempotent(setup: Setup) -> None:
+    example = (ROOT / "vault" / "config.example.yml").read_text()
+    config = setup.config(example, "example.yml")
+    (setup.folder / "secrets" / "demo-db-password").write_text("example-password\n")
+    first = setup.run("vault.apply", config, DEMO_DB_USER="demo")
+    assert first.returncode == 0, first.stderr
+    # The module's server already has a demo role from the tests above: it is updated.
+    assert "role kubernetes/demo" in first.stdout and "+ policy demo-db-read" in first.stdout
+    assert "No changes" in setup.run("vault.apply", config, DEMO_DB_USER="demo").stdout
+    assert state.secret_data(setup.admin(), "secret", "demo/db") == {
+        "username": "demo",
+        "password": "example-password",
+    }

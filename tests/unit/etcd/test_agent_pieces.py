@@ -1,0 +1,132 @@
+"""The agent's pure parts: restic messages, settings, metrics, member matching."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kubeprimer.etcd.agent import config, metrics, restic
+from kubeprimer.etcd.agent.restore import this_member
+from kubeprimer.etcd.agent.run import BAD_INPUT, AgentError
+from kubeprimer.etcd.report import backups_table, human_size
+
+REPO = "sftp:backup@10.0.0.9:/srv/etcd"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "code", "expected"),
+    [
+        ("Fatal: wrong password or no key found", 1, "with the configured password"),
+        ("", 12, "with the configured password"),
+        ("unable to create lock in backend: repository is already locked by PID 7", 1, "locked"),
+        ("", 11, "locked"),
+        (
+            "Fatal: unable to open config file: Is there a repository at the following location?",
+            1,
+            "there is no restic repository",
+        ),
+        ("", 10, "there is no restic repository"),
+        ("ssh: connect to host 10.0.0.9 port 22: Connection refused", 1, "cannot be reached"),
+        (
+            'Fatal: failed to find snapshot: no matching ID found for prefix "ab"',
+            1,
+            "does not exist",
+        ),
+        ("Fatal: repository contains errors", 1, "is damaged"),
+        ("something new", 1, "restic failed: something new"),
+    ],
+)
+def test_restic_failures_become_one_sentence(stderr: str, code: int, expected: str) -> None:
+    assert expected in restic.explain(stderr, code, REPO)
+
+
+def test_restic_time_with_nanoseconds_and_offsets() -> None:
+    utc = restic.parse_time("2026-01-02T03:04:05.123456789Z")
+    other = restic.parse_time("2026-01-02T04:04:05.123456789+01:00")
+    assert utc == pytest.approx(other)
+
+
+def _write(tmp_path: Path, **values: object) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(values))
+    return path
+
+
+def test_config_names_every_missing_setting(tmp_path: Path) -> None:
+    with pytest.raises(AgentError) as raised:
+        config.load(_write(tmp_path, endpoints=[], keep={"yearly": 1}))
+    message = str(raised.value)
+    assert raised.value.code == BAD_INPUT
+    for word in ("endpoints", "repository", "password_file", "yearly"):
+        assert word in message
+
+
+def test_config_schedule_file_overrides_retention(tmp_path: Path) -> None:
+    path = _write(tmp_path, endpoints=["https://a:2379"], repository=REPO, password_file="/p")
+    (tmp_path / config.SCHEDULE_NAME).write_text(json.dumps({"keep": {"daily": 3}}))
+    loaded = config.load(path)
+    assert loaded.keep == {"daily": 3}
+    assert loaded.textfile_dir is None and loaded.password_file == Path("/p")
+
+
+def test_password_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("x")
+    secret.chmod(0o644)
+    with pytest.raises(AgentError, match="chmod 600"):
+        config.check_private(secret)
+    secret.chmod(0o600)
+    config.check_private(secret)
+
+
+def test_metrics_keep_the_last_success_after_a_failure(tmp_path: Path) -> None:
+    metrics.write(
+        tmp_path,
+        "m1",
+        {"last_success_timestamp_seconds": 1000.0, "last_success": 1, "size_bytes": 2048.0},
+    )
+    metrics.write(tmp_path, "m1", {"last_attempt_timestamp_seconds": 2000.0, "last_success": 0})
+    text = (tmp_path / metrics.FILE_NAME).read_text()
+    assert 'kubeprimer_etcd_backup_last_success_timestamp_seconds{host="m1"} 1000' in text
+    assert 'kubeprimer_etcd_backup_last_success{host="m1"} 0' in text
+    assert "# TYPE kubeprimer_etcd_backup_size_bytes gauge" in text
+    assert oct((tmp_path / metrics.FILE_NAME).stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in tmp_path.iterdir()] == [metrics.FILE_NAME]
+
+
+MANIFEST = {
+    "members": [
+        {"name": "cp1", "peer_urls": ["https://10.0.0.1:2380"], "client_urls": []},
+        {"name": "cp2", "peer_urls": ["https://10.0.0.2:2380"], "client_urls": []},
+    ]
+}
+
+
+def test_member_chosen_by_name() -> None:
+    assert this_member(MANIFEST, "cp2")["name"] == "cp2"
+
+
+def test_unknown_member_asks_for_its_name() -> None:
+    with pytest.raises(AgentError, match="etcd_backup_member_name"):
+        this_member(MANIFEST, "cp9")
+
+
+def test_list_table_and_sizes() -> None:
+    assert human_size(512) == "512 B"
+    assert human_size(200 * 1024 * 1024) == "200.0 MiB"
+    table = backups_table(
+        [
+            {
+                "short_id": "1a2b3c4d",
+                "time": "2026-01-02T03:04:05.5Z",
+                "size": 4096,
+                "revision": 42,
+                "keys": 7,
+                "host": "cp1",
+                "etcd_version": "3.5.1",
+            }
+        ]
+    )
+    assert table.row_count == 1

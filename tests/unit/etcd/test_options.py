@@ -1,0 +1,90 @@
+"""etcd.* task options: every mistake is one sentence before any host is touched."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from kubeprimer.errors import UserError
+from kubeprimer.etcd.options import confirm_restore, schedule_vars, snapshot_id
+
+NO_KEEP: dict[str, str | int | None] = {
+    k: None for k in ("last", "hourly", "daily", "weekly", "monthly")
+}
+
+
+def test_snapshot_id_accepts_short_and_full_ids() -> None:
+    assert snapshot_id("1A2B3C4D", required=True) == "1a2b3c4d"
+    assert snapshot_id("", required=False) == ""
+
+
+@pytest.mark.parametrize("bad", ["latest; rm -rf /", "xyz", "12", "g" * 8])
+def test_snapshot_id_rejects_what_is_not_an_id(bad: str) -> None:
+    with pytest.raises(UserError, match="is not a backup ID"):
+        snapshot_id(bad, required=True)
+
+
+def test_restore_needs_an_id() -> None:
+    with pytest.raises(UserError, match="--snapshot ID"):
+        snapshot_id(None, required=True)
+
+
+def test_schedule_passes_only_what_was_given() -> None:
+    got = schedule_vars("daily", {**NO_KEEP, "daily": 14, "weekly": 8}, disable=False)
+    assert got == {
+        "etcd_backup_schedule_enabled": True,
+        "etcd_backup_on_calendar": "daily",
+        "etcd_backup_keep_daily": 14,
+        "etcd_backup_keep_weekly": 8,
+    }
+
+
+def test_schedule_disable_alone() -> None:
+    assert schedule_vars(None, NO_KEEP, disable=True) == {"etcd_backup_schedule_enabled": False}
+    with pytest.raises(UserError, match="--disable"):
+        schedule_vars("daily", NO_KEEP, disable=True)
+
+
+def test_schedule_reports_every_problem_at_once() -> None:
+    with pytest.raises(UserError) as raised:
+        schedule_vars("daily; reboot", {**NO_KEEP, "daily": -1}, disable=False)
+    assert len(raised.value.messages) == 2
+
+
+def test_schedule_takes_counts_as_invoke_passes_them() -> None:
+    got = schedule_vars(None, {**NO_KEEP, "daily": "14"}, disable=False)
+    assert got["etcd_backup_keep_daily"] == 14
+    with pytest.raises(UserError, match="whole number"):
+        schedule_vars(None, {**NO_KEEP, "daily": "many"}, disable=False)
+
+
+def test_schedule_refuses_keeping_nothing() -> None:
+    with pytest.raises(UserError, match="Keep at least one"):
+        schedule_vars(None, {k: 0 for k in NO_KEEP}, disable=False)
+
+
+def test_restore_without_a_terminal_or_yes_refuses_in_one_sentence() -> None:
+    with pytest.raises(UserError) as raised:
+        confirm_restore("1a2b3c4d", yes=False, stdin=io.StringIO(""))
+    assert raised.value.messages == [
+        "etcd.restore replaces all cluster state and needs confirmation: run it in a "
+        "terminal, or add --yes."
+    ]
+
+
+def test_restore_with_yes_does_not_ask() -> None:
+    confirm_restore("1a2b3c4d", yes=True, stdin=io.StringIO(""))
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_restore_asks_for_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("builtins.input", lambda _prompt: "1a2b3c4d")
+    confirm_restore("1a2b3c4d", yes=False, stdin=_Tty())
+    monkeypatch.setattr("builtins.input", lambda _prompt: "yes")
+    with pytest.raises(UserError, match="does not match"):
+        confirm_restore("1a2b3c4d", yes=False, stdin=_Tty())

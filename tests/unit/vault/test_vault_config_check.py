@@ -1,0 +1,103 @@
+"""The config file's offline checks: one sentence per problem, values never inline."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kubeprimer.errors import UserError
+from kubeprimer.vault.config import check, duration_s, load
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    return check(write(tmp_path, text))[1]
+
+
+def test_a_valid_file_loads_with_values_from_file_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pw").write_text("from-file\n")
+    monkeypatch.setenv("USER_FOR_TEST", "from-env")
+    desired = load(
+        write(
+            tmp_path,
+            """
+            mounts:
+              kv/apps:
+                max_versions: 4
+                secrets:
+                  a/b: {password: {file: pw}, user: {env: USER_FOR_TEST}}
+            policies:
+              p: {hcl: 'path "kv/apps/data/*" { capabilities = ["read"] }'}
+            kubernetes:
+              roles:
+                r: {service_accounts: [sa], namespaces: ["*"], policies: [p], ttl: 15m}
+            """,
+        )
+    )
+    secret = desired.secrets["kv/apps/a/b"]
+    assert secret.data == {"password": "from-file", "user": "from-env"}
+    assert "from-file" not in repr(secret)
+    assert desired.mounts["kv/apps"].max_versions == 4
+    assert desired.roles["r"].ttl_s == 900
+    assert desired.kubernetes_mount == "kubernetes"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mount: {}\n", "the top level: unknown key 'mount'"),
+        ("mounts: {kv: {type: kv-v1}}\n", "type 'kv-v1' is not supported"),
+        ("mounts: {sys: {}}\n", "'sys' is not a usable mount path"),
+        ("mounts: {kv: {secrets: {a: {k: plain}}}}\n", "values are never written inline"),
+        (
+            "mounts: {kv: {secrets: {a: {k: {env: NOT_SET_ANYWHERE_1}}}}}\n",
+            "NOT_SET_ANYWHERE_1 is not set",
+        ),
+        ("mounts: {kv: {secrets: {a: {k: {file: nope}}}}}\n", "does not exist"),
+        ("policies: {root: {hcl: x}}\n", "built-in policy 'root'"),
+        ("policies: {p: {hcl: x, file: y}}\n", "exactly one of hcl: or file:"),
+        (
+            "kubernetes: {roles: {r: {namespaces: [a], policies: []}}}\n",
+            "service_accounts must list",
+        ),
+        (
+            "kubernetes: {roles: {r: {service_accounts: [a], namespaces: [a], ttl: soon}}}\n",
+            "not a duration",
+        ),
+        ("policies: {p: {hcl: x}}\nremove: {policies: [p]}\n", "keep it in one place"),
+        ("policies: {p: {hcl: x}}\npolicies: {q: {hcl: y}}\n", "duplicate key 'policies'"),
+    ],
+)
+def test_each_mistake_is_named(tmp_path: Path, text: str, expected: str) -> None:
+    try:
+        found = problems(tmp_path, text)
+    except UserError as error:
+        found = error.messages
+    assert any(expected in p for p in found), found
+    assert all(p.endswith(".") for p in found)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems(tmp_path, "extra: 1\npolicies: {root: {hcl: x}}\nmounts: {kv: {typo: 1}}\n")
+    assert len(found) == 3
+
+
+def test_durations() -> None:
+    assert [duration_s(v) for v in ("90", "90s", "15m", "1h", "2d", "1w", "soon")] == [
+        90,
+        90,
+        900,
+        3600,
+        172800,
+        None,
+        None,
+    ]

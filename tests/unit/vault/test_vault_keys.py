@@ -1,0 +1,76 @@
+"""Key files: created 0600 and never overwritten; PGP keys unwrapped; tokens only from safe places."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from kubeprimer.errors import UserError
+from kubeprimer.vault.connect import read_token
+from kubeprimer.vault.keys import age_recipients, parse_keys, pgp_public_key_b64, write_private
+
+# An OpenPGP public-key packet starts with a tag byte that has the top bit set (0x99, 0xc6).
+PACKET = bytes([0x99, 0x01, 0x0D]) + b"\x04" + b"key-material" * 4
+
+
+def test_write_private_is_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    write_private(path, "k1\n")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(UserError, match="already exists"):
+        write_private(path, "k2\n")
+    assert path.read_text() == "k1\n"
+
+
+def test_pgp_binary_and_armored_keys_give_the_same_base64(tmp_path: Path) -> None:
+    binary = tmp_path / "op.gpg"
+    binary.write_bytes(PACKET)
+    body = base64.b64encode(PACKET).decode()
+    armored = tmp_path / "op.asc"
+    armored.write_text(
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: test\n\n"
+        f"{body[:40]}\n{body[40:]}\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    )
+    assert pgp_public_key_b64(binary) == pgp_public_key_b64(armored) == body
+
+
+def test_a_file_that_is_no_pgp_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text("hello")
+    with pytest.raises(UserError, match="not an OpenPGP public key"):
+        pgp_public_key_b64(path)
+
+
+def test_age_recipients_skip_comments_and_reject_junk(tmp_path: Path) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text("# ops\nage1abc\n\nssh-ed25519 AAAA op@host\n")
+    assert age_recipients(path) == ["age1abc", "ssh-ed25519 AAAA op@host"]
+    path.write_text("age1abc\nnot-a-key\n")
+    with pytest.raises(UserError, match="line 2 is not an age recipient"):
+        age_recipients(path)
+
+
+def test_parse_keys_ignores_the_instructions() -> None:
+    assert parse_keys("# MOVE THIS FILE\nAAA=\n\n  BBB=  \n") == ["AAA=", "BBB="]
+
+
+def test_token_file_must_be_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "token"
+    path.write_text("s.abc\n")
+    path.chmod(0o640)
+    with pytest.raises(UserError, match="chmod 600"):
+        read_token(str(path))
+    path.chmod(0o600)
+    assert read_token(str(path)) == ("s.abc", f"token file {path}")
+
+
+def test_token_from_environment_or_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BAO_TOKEN", "VAULT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(UserError, match="No token"):
+        read_token(None)
+    monkeypatch.setenv("VAULT_TOKEN", "s.env")
+    assert read_token(None) == ("s.env", "$VAULT_TOKEN")
