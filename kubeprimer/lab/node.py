@@ -26,9 +26,6 @@ from kubeprimer.lab.state import LabDirs
 NSPAWN = "systemd-nspawn"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "kubeprimer-lab"
-# cgroup v1 hierarchies a node is placed in: memory for accounting, pids to count
-# processes, name=systemd so nspawn sets the node's own tree up below it.
-V1_HIERARCHIES = ("memory", "pids", "systemd")
 INIT = image.INIT
 
 
@@ -36,11 +33,50 @@ def _cgroup_v2() -> bool:
     return (CGROUP_ROOT / "cgroup.controllers").exists()
 
 
-def cgroup_dirs(lab: str, node: str | None = None) -> list[Path]:
-    tail = Path(CGROUP_PARENT, lab, node) if node else Path(CGROUP_PARENT, lab)
+def _hierarchies() -> list[Path]:
+    """Every cgroup hierarchy mounted under /sys/fs/cgroup, memory first.
+
+    On a cgroup v1 (or hybrid) host a node must have its own cgroup in every
+    hierarchy, not only the ones we account with: the node's cgroup namespace is
+    rooted where its systemd-nspawn started, so in any hierarchy we leave out all
+    nodes share one root, and their systemds create and remove the same
+    ``/system.slice/UNIT`` cgroups there. Nodes booting at the same time then fail
+    units with status 219/CGROUP.
+    """
     if _cgroup_v2():
-        return [CGROUP_ROOT / tail]
-    return [CGROUP_ROOT / h / tail for h in V1_HIERARCHIES if (CGROUP_ROOT / h).is_dir()]
+        return [CGROUP_ROOT]
+    found = []
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            _, point, kind = line.split()[:3]
+            if kind in ("cgroup", "cgroup2") and Path(point).parent == CGROUP_ROOT:
+                found.append(Path(point))
+    # memory first: it lists every process of a node and has its usage figures.
+    return sorted(found, key=lambda p: p.name != "memory")
+
+
+def _tail(lab: str, node: str | None) -> Path:
+    return Path(CGROUP_PARENT, lab, node) if node else Path(CGROUP_PARENT, lab)
+
+
+def cgroup_dirs(lab: str, node: str | None = None) -> list[Path]:
+    return [top / _tail(lab, node) for top in _hierarchies()]
+
+
+def _make_cgroup(top: Path, tail: Path) -> Path:
+    """Create ``top/tail`` level by level, giving v1 cpusets their parent's CPUs.
+
+    A new v1 cpuset starts with no CPUs or memory nodes, and no process can join it
+    until it has some.
+    """
+    group = top
+    for part in tail.parts:
+        parent, group = group, group / part
+        group.mkdir(exist_ok=True)
+        for knob in ("cpuset.cpus", "cpuset.mems"):
+            if (group / knob).exists() and not (group / knob).read_text().strip():
+                (group / knob).write_text((parent / knob).read_text())
+    return group
 
 
 def root_dir(dirs: LabDirs, node: str) -> Path:
@@ -168,9 +204,7 @@ def kill_orphans(lab: str, keep: Iterable[str] = ()) -> None:
 def start(dirs: LabDirs, plan: LabPlan, node: Node) -> subprocess.Popen[bytes]:
     """Boot the node in the background; the caller waits for it with ``wait_booted``."""
     home = dirs.node(node.name)
-    groups = cgroup_dirs(plan.name, node.name)
-    for group in groups:
-        group.mkdir(parents=True, exist_ok=True)
+    groups = [_make_cgroup(top, _tail(plan.name, node.name)) for top in _hierarchies()]
 
     def enter_cgroups() -> None:
         for group in groups:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,15 @@ def test_every_node_runs_systemd_and_answers_ssh(lab: RunningLab) -> None:
         done = lab.ssh(name, "hostname; systemctl is-system-running --wait", check=False)
         failed = lab.ssh(name, "systemctl --failed --no-legend --plain", check=False).stdout
         assert done.stdout.split() == [name, "running"], f"{name}: failed units: {failed.strip()}"
+
+
+def test_each_node_has_its_own_cgroup_in_every_hierarchy(lab: RunningLab) -> None:
+    # Nodes sharing a cgroup anywhere race each other's systemd at boot (219/CGROUP).
+    for name, pid in node.running(LabDirs(lab.config.state_dir, lab.name)).items():
+        leader = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0]
+        lines = Path(f"/proc/{leader}/cgroup").read_text().splitlines()
+        outside = [line for line in lines if f"/kubeprimer-lab/{lab.name}/{name}" not in line]
+        assert lines and outside == [], f"{name}: {outside}"
 
 
 def test_nodes_have_their_own_identity(lab: RunningLab) -> None:
