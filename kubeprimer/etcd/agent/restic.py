@@ -65,16 +65,29 @@ def explain(stderr: str, code: int, repository: str) -> str:
             f"{repository} is locked by another restic run; wait for it to end "
             "(remove a stale lock by hand with 'restic unlock' only if no run is active)."
         )
-    if code == 10 or "is there a repository at the following location" in text:
-        return (
-            f"there is no restic repository at {repository}; run the etcd_backup role to create it."
-        )
+    missing = (
+        f"there is no restic repository at {repository}; run the etcd_backup role to create it."
+    )
+    if code == 10:
+        return missing
     if (
         "no matching id found" in text
         or "no snapshot matched" in text
         or "no snapshot found" in text
     ):
         return "that backup ID does not exist in the repository; list the backups with 'invoke etcd.list'."
+    refused_keys = (
+        "access key id you provided does not exist",
+        "signature we calculated does not match",
+        "signaturedoesnotmatch",
+        "invalidaccesskeyid",
+        "access denied",
+    )
+    if any(marker in text for marker in refused_keys):
+        return (
+            f"the bucket of {repository} refused the S3 keys ({last_line(stderr)}); check "
+            "etcd_backup_s3_access_key_id and etcd_backup_s3_secret_access_key."
+        )
     unreachable = (
         "connection refused",
         "no route to host",
@@ -93,6 +106,10 @@ def explain(stderr: str, code: int, repository: str) -> str:
             f"the backup target {repository} cannot be reached ({last_line(stderr)}); "
             "check the backup host or bucket, its address and its credentials."
         )
+    # restic before 0.17 asks this after any failure to read the config, including a
+    # refused connection, so it counts only once the target is known to answer.
+    if "is there a repository at the following location" in text:
+        return missing
     damaged = (
         "repository contains errors",
         "ciphertext verification failed",

@@ -51,6 +51,11 @@ def run(
 
 
 def last_line(text: str) -> str:
-    """The line of a tool's output that says what went wrong (usually the last one)."""
+    """The line of a tool's output that says what went wrong.
+
+    That is restic's "Fatal:" line where there is one (restic may add a question after
+    it), else the last line.
+    """
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    fatal = [line for line in lines if line.startswith("Fatal:")]
+    return (fatal or lines or ["no output"])[-1]

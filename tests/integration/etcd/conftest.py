@@ -17,6 +17,8 @@ import pytest
 from kubeprimer.paths import ROOT
 
 from .cluster import Cluster, etcd_bin_dir
+from .s3 import S3Target
+from .s3 import rclone as s3_rclone
 from .sshd import SftpTarget
 from .sshd import missing as sshd_missing
 
@@ -130,6 +132,18 @@ def sftp_target(tmp_path: Path) -> Iterator[SftpTarget]:
     if reason:
         pytest.skip(reason)
     target = SftpTarget.create(tmp_path / "sftp")
+    target.start()
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+@pytest.fixture
+def s3_target(tmp_path: Path) -> Iterator[S3Target]:
+    if s3_rclone() is None:
+        pytest.skip("rclone is not installed: run scripts/setup --test")
+    target = S3Target.create(tmp_path / "s3")
     target.start()
     try:
         yield target

@@ -30,6 +30,20 @@ REPO = "sftp:backup@10.0.0.9:/srv/etcd"
         ("", 10, "there is no restic repository"),
         ("ssh: connect to host 10.0.0.9 port 22: Connection refused", 1, "cannot be reached"),
         (
+            # restic 0.14 on an S3 endpoint that is down: the question is not the answer.
+            'Fatal: unable to open config file: Stat: Get "http://10.0.0.9:9000/b/?location=": '
+            "dial tcp 10.0.0.9:9000: connect: connection refused\n"
+            "Is there a repository at the following location?\ns3:http://10.0.0.9:9000/b/etcd",
+            1,
+            "cannot be reached (Fatal: unable to open config file",
+        ),
+        (
+            "Fatal: create repository at s3:http://10.0.0.9:9000/b/etcd failed: client.BucketExists:"
+            " The Access Key Id you provided does not exist in our records.",
+            1,
+            "refused the S3 keys",
+        ),
+        (
             'Fatal: failed to find snapshot: no matching ID found for prefix "ab"',
             1,
             "does not exist",
