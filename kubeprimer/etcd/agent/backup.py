@@ -188,6 +188,7 @@ def _take(config: Config, repo: Repository, say: Say, started: float) -> dict[st
         "revision": manifest["revision"],
         "size": manifest["size"],
         "keys": keys,
+        "pki": manifest["pki"],
         "pruned": pruned,
         "duration_seconds": round(time.time() - started, 3),
     }
