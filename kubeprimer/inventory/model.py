@@ -156,15 +156,37 @@ def _read_group(
             f"Group {name} in {path.name} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
             "a group holds only hosts, vars and children."
         )
-    for hname, hvars in (body.get("hosts") or {}).items():
+    for hname, hvars in _section(body, "hosts", name, path, problems).items():
         if hvars is not None and not isinstance(hvars, dict):
             problems.append(f"Host {hname} in group {name} must map to its variables or be empty.")
             hvars = {}
         group.hosts.setdefault(str(hname), {}).update(hvars or {})
-    if isinstance(body.get("vars"), dict):
-        group.vars.update(body["vars"])
-    for child, child_body in (body.get("children") or {}).items():
+    group.vars.update(_section(body, "vars", name, path, problems))
+    for child, child_body in _section(body, "children", name, path, problems).items():
         _read_group(path, str(child), child_body, name, groups, problems)
+
+
+_SECTION_SHAPES = {
+    "hosts": "host names, each mapping to its variables or empty",
+    "vars": "variable names to values",
+    "children": "group names",
+}
+
+
+def _section(
+    body: dict[str, Any], key: str, group: str, path: Path, problems: list[str]
+) -> dict[str, Any]:
+    """A group's hosts, vars or children; a list or scalar there is reported, not trusted."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(
+            f"{key} of group {group} in {path.name} must be a mapping of {_SECTION_SHAPES[key]}, "
+            f"not a {type(value).__name__}."
+        )
+        return {}
+    return value
 
 
 def _read_vars_dir(base: Path, name: str, problems: list[str]) -> dict[str, Any]:

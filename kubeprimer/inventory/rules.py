@@ -108,6 +108,21 @@ def host_addresses(inv: Inventory) -> Iterator[str]:
             yield f"Host {host.name} has ansible_host {raw!r}, which is neither an IP address nor a hostname; correct it."
 
 
+def _port(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
+
+
+def ports(inv: Inventory) -> Iterator[str]:
+    for host in inv.hosts.values():
+        raw = host.vars.get("ansible_port")
+        if raw is not None and not _templated(raw) and _port(raw) is None:
+            yield f"Host {host.name} has ansible_port {raw!r}; set it to the SSH port, 1 to 65535."
+    raw = inv.settings.get("kube_api_port", 6443)
+    if not _templated(raw) and _port(raw) is None:
+        yield f"kube_api_port {raw!r} is not a port; set it to 1 to 65535 (kube-apiserver's default is 6443)."
+
+
 def kube_version(inv: Inventory) -> Iterator[str]:
     version = str(inv.settings.get("kube_version", ""))
     supported = [str(m) for m in inv.settings.get("kube_supported_minors", [])]
@@ -181,7 +196,7 @@ def api_endpoint(inv: Inventory) -> Iterator[str]:
         ):
             yield f"kube_api_endpoint {host} is a host's own address; use a free virtual IP so it can move between control planes."
         elif len(planes) > 1 and (
-            not port or int(port) == int(inv.settings.get("kube_api_port", 6443))
+            not port or int(port) == _port(inv.settings.get("kube_api_port", 6443))
         ):
             yield (
                 f"kube_api_endpoint {endpoint} needs a port other than kube_api_port, for example {host}:8443: "
@@ -206,6 +221,7 @@ RULES: tuple[Callable[[Inventory], Iterator[str]], ...] = (
     etcd_members,
     unique_hosts,
     host_addresses,
+    ports,
     kube_version,
     cni,
     networks,

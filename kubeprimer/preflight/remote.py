@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import shlex
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ def gather(inv: Inventory, timeout: int = 10) -> tuple[dict[str, dict[str, Any]]
     from fabric import ThreadingGroup
     from fabric.exceptions import GroupException
 
+    # paramiko logs a failed handshake with its traceback from its own thread; the
+    # table already reports that host as unreachable, with the fix.
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
     hosts = list(inv.hosts.values())
     peers = [h.name for h in hosts]
     connections = {h.name: connection(h, timeout) for h in hosts}

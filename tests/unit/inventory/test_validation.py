@@ -195,6 +195,8 @@ def test_ha_endpoint_needs_its_own_port(tmp_path: Path, endpoint: str) -> None:
         ({"kube_api_endpoint": "api.example:99999"}, "has an invalid port"),
         ({"proxy_http": "proxy:3128"}, "proxy_http 'proxy:3128' is not a proxy URL"),
         ({"etcd_mode": "sidecar"}, "etcd_mode 'sidecar' is not known"),
+        ({"kube_api_port": "abc"}, "kube_api_port 'abc' is not a port"),
+        ({"kube_api_port": 70000}, "kube_api_port 70000 is not a port"),
     ],
 )
 def test_malformed_settings(tmp_path: Path, settings: dict[str, object], fragment: str) -> None:
@@ -212,6 +214,26 @@ def test_malformed_host_address(tmp_path: Path) -> None:
         in messages
     )
     assert any("Host name 'bad_name' is not a valid hostname" in m for m in messages)
+
+
+def test_malformed_ssh_port(tmp_path: Path) -> None:
+    groups = {
+        **GOOD_HOSTS,
+        "kube_node": {"hosts": {"w1": {"ansible_host": "10.1.0.21", "ansible_port": "ssh"}}},
+    }
+    assert "Host w1 has ansible_port 'ssh'; set it to the SSH port, 1 to 65535." in found(
+        tmp_path, groups
+    )
+
+
+@pytest.mark.parametrize("section", ["hosts", "vars", "children"])
+def test_group_sections_given_as_lists(tmp_path: Path, section: str) -> None:
+    (tmp_path / "hosts.yml").write_text(
+        yaml.safe_dump({"all": {"children": {**GOOD_HOSTS, "extra": {section: ["a", "b"]}}}})
+    )
+    assert f"{section} of group extra in hosts.yml must be a mapping of" in " ".join(
+        problems(load(tmp_path / "hosts.yml"))
+    )
 
 
 def test_all_problems_reported_together(tmp_path: Path) -> None:
