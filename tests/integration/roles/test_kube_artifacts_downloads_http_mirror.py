@@ -73,3 +73,5 @@ def test_an_unreachable_mirror_fails_naming_the_setting(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"Could not download kubeadm from {dead}/release/v{KUBE}" in result.stdout
     assert "set kube_artifacts_mirror_url to a reachable mirror" in result.stdout
+    # One sentence for the shared source that names the other files too.
+    assert "nor kubelet, kubectl, crictl" in " ".join(result.stdout.split())
