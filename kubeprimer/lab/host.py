@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from kubeprimer.errors import UserError
 
@@ -92,6 +92,15 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
+def _name_and_state(pid: int) -> tuple[str, str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+
+
 def pid_alive(pid: int, comm: str) -> bool:
     """True when ``pid`` runs and is the program we started (pids get reused).
 
@@ -100,13 +109,22 @@ def pid_alive(pid: int, comm: str) -> bool:
     """
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
-    return name == comm[:15] and state != "Z"
+    found = _name_and_state(pid)
+    return found is not None and found[0] == comm[:15] and found[1] != "Z"
+
+
+def wait_reaped(pids: Iterable[int], comm: str, timeout: float) -> None:
+    """Wait for init to collect stopped processes that daemonised away from us.
+
+    Their zombies hold nothing, but they stay in the process list until init reaps
+    them (a second or two on some hosts), and a lab that is down leaves no trace there.
+    """
+    deadline = time.monotonic() + timeout
+    waiting = list(pids)
+    while waiting and time.monotonic() < deadline:
+        waiting = [p for p in waiting if _name_and_state(p) == (comm[:15], "Z")]
+        if waiting:
+            time.sleep(0.05)
 
 
 def wait_gone(pid: int, comm: str, timeout: float) -> bool:

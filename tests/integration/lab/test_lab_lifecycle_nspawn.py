@@ -47,6 +47,13 @@ def leftovers(cfg: LabConfig, name: str) -> list[str]:
     found += [f"mount {line}" for line in mounts.splitlines() if str(cfg.state_dir) in line]
     procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     found += [f"process {line}" for line in procs.splitlines() if str(cfg.state_dir) in line]
+    # A stopped daemon's zombie shows in `ps` (without its arguments) until init reaps it.
+    states = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True)
+    found += [
+        f"zombie {line}"
+        for line in states.stdout.splitlines()
+        if line.startswith("Z") and line.split()[-1] in ("apt-cacher-ng", "systemd-nspawn")
+    ]
     addresses = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True)
     found += [f"address {line}" for line in addresses.stdout.splitlines() if "10.140." in line]
     found += [f"cgroup {p}" for p in node.cgroup_dirs(name) if p.exists()]
