@@ -187,7 +187,7 @@ def api_endpoint(inv: Inventory) -> Iterator[str]:
         )
         if not valid_host_address(str(host)):
             yield f"kube_api_endpoint {endpoint!r} is not HOST or HOST:PORT; give an IP address or DNS name."
-        elif port and not (port.isdigit() and 0 < int(port) < 65536):
+        elif port and _port(port) is None:
             yield f"kube_api_endpoint {endpoint!r} has an invalid port; use 1 to 65535."
         elif (
             _ip(str(host))
@@ -196,7 +196,7 @@ def api_endpoint(inv: Inventory) -> Iterator[str]:
         ):
             yield f"kube_api_endpoint {host} is a host's own address; use a free virtual IP so it can move between control planes."
         elif len(planes) > 1 and (
-            not port or int(port) == _port(inv.settings.get("kube_api_port", 6443))
+            not port or _port(port) == _port(inv.settings.get("kube_api_port", 6443))
         ):
             yield (
                 f"kube_api_endpoint {endpoint} needs a port other than kube_api_port, for example {host}:8443: "

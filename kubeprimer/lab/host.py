@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from kubeprimer.errors import UserError
 
@@ -113,23 +113,14 @@ def pid_alive(pid: int, comm: str) -> bool:
     return found is not None and found[0] == comm[:15] and found[1] != "Z"
 
 
-def wait_reaped(pids: Iterable[int], comm: str, timeout: float) -> None:
-    """Wait for init to collect stopped processes that daemonised away from us.
+def wait_gone(pid: int, comm: str, timeout: float) -> bool:
+    """Wait until ``pid`` has left the process list, zombie included.
 
-    Their zombies hold nothing, but they stay in the process list until init reaps
-    them (a second or two on some hosts), and a lab that is down leaves no trace there.
+    Nodes and the proxy run detached from the task that started them, so init reaps
+    them, a second or two late on some hosts; until then `ps` still shows them.
     """
     deadline = time.monotonic() + timeout
-    waiting = list(pids)
-    while waiting and time.monotonic() < deadline:
-        waiting = [p for p in waiting if _name_and_state(p) == (comm[:15], "Z")]
-        if waiting:
-            time.sleep(0.05)
-
-
-def wait_gone(pid: int, comm: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid, comm):
+    while pid_alive(pid, comm) or _name_and_state(pid) == (comm[:15], "Z"):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

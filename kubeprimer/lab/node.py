@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kubeprimer.lab import image
-from kubeprimer.lab.host import LabFailure, run, wait_gone, wait_reaped
+from kubeprimer.lab.host import LabFailure, run, wait_gone
 from kubeprimer.lab.plan import LabPlan, Node
 from kubeprimer.lab.state import LabDirs
 
@@ -295,7 +295,6 @@ def stop(pids: Iterable[int]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             wait_gone(pid, NSPAWN, 5)
-    wait_reaped(pids, NSPAWN, 10)
 
 
 def forget(node: str) -> None:

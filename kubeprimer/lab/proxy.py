@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from kubeprimer.errors import UserError
-from kubeprimer.lab.host import LabFailure, pid_alive, run, wait_gone, wait_reaped
+from kubeprimer.lab.host import LabFailure, pid_alive, run, wait_gone
 
 COMM = "apt-cacher-ng"
 
@@ -105,7 +105,6 @@ def stop(state_dir: Path, address: ipaddress.IPv4Address) -> None:
     pid = _pid(conf_dir)
     if pid:
         _stop_pid(pid)
-        wait_reaped([pid], COMM, 10)
     if _has_address(address):
         run(["ip", "addr", "del", f"{address}/32", "dev", "lo"], what="remove the proxy address")
     for name in ("pid", "acng.conf", "socket"):

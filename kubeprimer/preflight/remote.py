@@ -13,6 +13,10 @@ from kubeprimer.inventory import Host, Inventory
 
 PROBE = Path(__file__).with_name("probe.py")
 
+# paramiko logs a failed handshake with its traceback from its own thread; the table
+# already reports that host as unreachable, with the fix. Set once, not per run.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 
 def probe_command(peers: list[str], sudo: bool) -> str:
     # The probe travels inside the command, so one round trip per host suffices.
@@ -46,9 +50,6 @@ def gather(inv: Inventory, timeout: int = 10) -> tuple[dict[str, dict[str, Any]]
     from fabric import ThreadingGroup
     from fabric.exceptions import GroupException
 
-    # paramiko logs a failed handshake with its traceback from its own thread; the
-    # table already reports that host as unreachable, with the fix.
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())
     hosts = list(inv.hosts.values())
     peers = [h.name for h in hosts]
     connections = {h.name: connection(h, timeout) for h in hosts}

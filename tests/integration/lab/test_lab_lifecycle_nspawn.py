@@ -48,7 +48,9 @@ def leftovers(cfg: LabConfig, name: str) -> list[str]:
     procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     found += [f"process {line}" for line in procs.splitlines() if str(cfg.state_dir) in line]
     # A stopped daemon's zombie shows in `ps` (without its arguments) until init reaps it.
-    states = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True)
+    states = subprocess.run(
+        ["ps", "-eo", "stat=,comm="], capture_output=True, text=True, check=True
+    )
     found += [
         f"zombie {line}"
         for line in states.stdout.splitlines()
