@@ -19,7 +19,7 @@ import pytest
 from kubeprimer.errors import UserError
 from kubeprimer.lab import lifecycle, node
 from kubeprimer.lab.config import LabConfig
-from kubeprimer.lab.host import LabFailure
+from kubeprimer.lab.host import LabFailure, wait_gone
 from kubeprimer.lab.state import LabDirs
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,10 @@ def test_rerun_finishes_a_lab_whose_node_died(cfg: LabConfig, tmp_path: Path) ->
     lifecycle.up(cfg, NAME, 2, inventory_dir=tmp_path / "inventory")
     dirs = LabDirs(cfg.state_dir, NAME)
     victim = f"{NAME}-2"
-    os.kill(node.running(dirs)[victim], signal.SIGKILL)
+    pid = node.running(dirs)[victim]
+    os.kill(pid, signal.SIGKILL)
+    # SIGKILL lands asynchronously: a dying nspawn without its child still looks "starting".
+    assert wait_gone(pid, node.NSPAWN, 10)
     assert lifecycle.status(cfg, NAME).nodes[1].state in {"stopped", "booting"}
     again = lifecycle.up(cfg, NAME, 2)
     assert victim in node.running(dirs)
