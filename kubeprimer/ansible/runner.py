@@ -15,7 +15,7 @@ from rich.console import Console
 
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.errors import UserError
-from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, ROOT
+from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, PLUGINS, ROOT
 
 # What a run's outcome means to the caller; 2 stays reserved for bad input.
 EXIT_OK = 0
@@ -69,7 +69,10 @@ def run_playbook(
         limit=limit,
         forks=max(1, min(hosts, forks_max)),
         cmdline=cmdline or None,
-        envvars=_environment(runs_dir),
+        envvars=_environment(runs_dir, log_dir),
+        # ansible-runner would otherwise point the fact cache into this run's folder,
+        # where the next run never finds it; ansible.cfg's cache is the shared one.
+        fact_cache_type="",
         event_handler=progress.handle,
         quiet=True,
     )
@@ -83,10 +86,13 @@ def run_playbook(
     return RunResult(code, log_dir, progress.stats, progress.unpredictable)
 
 
-def _environment(runs_dir: Path) -> dict[str, str]:
+def _environment(runs_dir: Path, log_dir: Path) -> dict[str, str]:
     return {
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        # ansible-runner adds its own callback folder to this one.
+        "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS / "callback"),
+        "KUBEPRIMER_CONVERGE_DIR": str(log_dir / "converge"),
         "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(runs_dir / "facts"),
         "ANSIBLE_FORCE_COLOR": "0",
         "PYTHONUNBUFFERED": "1",
