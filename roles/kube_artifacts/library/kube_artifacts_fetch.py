@@ -1,0 +1,150 @@
+#!/usr/bin/python
+"""Download every Kubernetes artifact a host needs in one module run, each checked
+against the checksum file published beside it.
+
+One run instead of a get_url per file: on a converged host, or one whose source is
+unreachable, each extra module run costs more than the work it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+
+DOCUMENTATION = r"""
+module: kube_artifacts_fetch
+short_description: Download files and check each against its published sha256 file
+description:
+  - Creates I(directories), then for each of I(files) reads C(url + checksum_suffix), keeps
+    a file already in place whose sha256 matches, and otherwise downloads it, checks it
+    and moves it into place. A file that does not match is never put in place.
+  - Never fails by itself; the files it could not get are returned in C(failures), so the
+    caller can say in one sentence what to fix.
+options:
+  directories:
+    description: Folders to create (root-owned, mode 0755) before downloading.
+    type: list
+    elements: path
+    default: []
+  files:
+    description: Each file as C(name), C(url), C(dest) and C(mode).
+    type: list
+    elements: dict
+    required: true
+  checksum_suffix:
+    description: Appended to each URL to find its checksum file.
+    type: str
+    default: .sha256
+  timeout:
+    description: Seconds to wait for each request.
+    type: int
+    default: 30
+"""
+
+RETURN = r"""
+failures:
+  description: The files not installed, each with C(name), C(url), C(msg) and C(corrupt).
+  type: list
+  returned: always
+managed_files:
+  description: Every folder and file this run manages.
+  type: list
+  returned: always
+"""
+
+
+def published_sum(text: str, filename: str) -> str:
+    """The sha256 in a checksum file: its only entry, or the line naming the file."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if len(lines) == 1:
+        return lines[0][0].lower()
+    for fields in lines:
+        if len(fields) > 1 and os.path.basename(fields[1].lstrip("*")) == filename:
+            return fields[0].lower()
+    raise ValueError(f"no checksum for {filename} in the published checksum file")
+
+
+def sha256_of(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def download(url: str, dest: str, timeout: int) -> tuple[str, str]:
+    """Fetch url beside dest; returns the temporary file's path and its sha256."""
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".kubeprimer-")
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            response = open_url(url, timeout=timeout)
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary, digest.hexdigest()
+
+
+def place(item: dict[str, str], timeout: int, suffix: str) -> bool:
+    """Put one file in place; True when something changed. Raises on failure."""
+    dest, mode = item["dest"], int(str(item["mode"]), 8)
+    text = open_url(item["url"] + suffix, timeout=timeout).read().decode()
+    wanted = published_sum(text, os.path.basename(item["url"]))
+    if sha256_of(dest) == wanted:
+        info = os.stat(dest)
+        if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, 0, 0):
+            return False
+    else:
+        temporary, got = download(item["url"], dest, timeout)
+        if got != wanted:
+            os.unlink(temporary)
+            raise ChecksumMismatch(f"checksum mismatch: published {wanted}, downloaded {got}")
+        os.replace(temporary, dest)
+    os.chown(dest, 0, 0)
+    os.chmod(dest, mode)
+    return True
+
+
+class ChecksumMismatch(Exception):
+    pass
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "directories": {"type": "list", "elements": "path", "default": []},
+            "files": {"type": "list", "elements": "dict", "required": True},
+            "checksum_suffix": {"type": "str", "default": ".sha256"},
+            "timeout": {"type": "int", "default": 30},
+        },
+    )
+    p = module.params
+    changed = False
+    for folder in p["directories"]:
+        os.makedirs(folder, exist_ok=True)
+        info = os.stat(folder)
+        if (info.st_mode & 0o7777, info.st_uid, info.st_gid) != (0o755, 0, 0):
+            os.chown(folder, 0, 0)
+            os.chmod(folder, 0o755)
+            changed = True
+    failures = []
+    for item in p["files"]:
+        try:
+            changed = place(item, p["timeout"], p["checksum_suffix"]) or changed
+        except ChecksumMismatch as error:
+            failures.append({**item, "msg": str(error), "corrupt": True})
+        except Exception as error:  # urllib, TLS and socket errors alike
+            failures.append({**item, "msg": f"Request failed: {error}", "corrupt": False})
+    managed = list(p["directories"]) + [item["dest"] for item in p["files"]]
+    module.exit_json(changed=changed, failures=failures, managed_files=managed)
+
+
+if __name__ == "__main__":
+    main()
