@@ -92,16 +92,21 @@ def download(url: str, dest: str, timeout: int) -> tuple[str, str]:
     return temporary, digest.hexdigest()
 
 
-def place(item: dict[str, str], timeout: int, suffix: str) -> bool:
-    """Put one file in place; True when something changed. Raises on failure."""
+def place(item: dict[str, str], timeout: int, suffix: str, check: bool) -> bool:
+    """Put one file in place; True when something changed (or would, in check mode).
+    Raises on failure. Check mode still reads the published checksum: it only
+    downloads nothing, so an unreachable source shows in cluster.plan too."""
     dest, mode = item["dest"], int(str(item["mode"]), 8)
     text = open_url(item["url"] + suffix, timeout=timeout).read().decode()
     wanted = published_sum(text, os.path.basename(item["url"]))
-    if sha256_of(dest) == wanted:
+    current = sha256_of(dest)
+    if current == wanted:
         info = os.stat(dest)
         if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, 0, 0):
             return False
-    else:
+    if check:
+        return True
+    if current != wanted:
         temporary, got = download(item["url"], dest, timeout)
         if got != wanted:
             os.unlink(temporary)
@@ -124,20 +129,27 @@ def main() -> None:
             "checksum_suffix": {"type": "str", "default": ".sha256"},
             "timeout": {"type": "int", "default": 30},
         },
+        supports_check_mode=True,
     )
     p = module.params
     changed = False
+    check = module.check_mode
     for folder in p["directories"]:
-        os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):
+            changed = True
+            if check:
+                continue
+            os.makedirs(folder)
         info = os.stat(folder)
         if (info.st_mode & 0o7777, info.st_uid, info.st_gid) != (0o755, 0, 0):
-            os.chown(folder, 0, 0)
-            os.chmod(folder, 0o755)
             changed = True
+            if not check:
+                os.chown(folder, 0, 0)
+                os.chmod(folder, 0o755)
     failures = []
     for item in p["files"]:
         try:
-            changed = place(item, p["timeout"], p["checksum_suffix"]) or changed
+            changed = place(item, p["timeout"], p["checksum_suffix"], check) or changed
         except ChecksumMismatch as error:
             failures.append({**item, "msg": str(error), "corrupt": True})
         except Exception as error:  # urllib, TLS and socket errors alike
