@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
 ROLES = ROOT / "roles"
+PLUGINS = ROOT / "plugins"
 ADDONS = ROOT / "addons"
 INVENTORIES = ROOT / "inventories"
 ANSIBLE_CFG = ROOT / "ansible.cfg"

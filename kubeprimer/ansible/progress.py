@@ -18,6 +18,8 @@ _RESULT_EVENTS = {
     "runner_on_unreachable": "unreachable",
     "runner_on_skipped": "skipped",
 }
+# converge_state's reason for a stage no run has completed yet: normal, not news.
+_NEVER_RECORDED = "no record of a completed run"
 _STYLE = {
     "ok": "green",
     "changed": "yellow",
@@ -63,12 +65,23 @@ class Progress:
         msg = _message(res)
         if _unpredictable(status, res, msg) and self._task not in self.unpredictable:
             self.unpredictable.append(self._task)
+        if status == "ok":
+            self._drift(host, res)
         if status in ("ok", "skipped"):
             return
         self.console.print(f"    [{_STYLE[status]}]{status:<11}[/] {host}")
         if status in ("failed", "unreachable"):
             self.failures.append((host, self._task, msg))
             self.console.print(f"      [red]{msg}[/]", markup=True, highlight=False)
+
+    def _drift(self, host: str, res: dict[str, Any]) -> None:
+        """converge_state's probe: say which recorded stages run again, and why."""
+        pending = res.get("pending")
+        if not isinstance(pending, dict):
+            return
+        for stage, why in sorted(pending.items()):
+            if why != _NEVER_RECORDED:
+                self.console.print(f"    [yellow]runs again[/] {host}: {stage}: {why}")
 
     def recap(self) -> Table:
         table = Table(title="Recap", title_justify="left")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Exit
 
+from kubeprimer.settings import resolve, setting
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
 from kubeprimer.tasks._task import task
+
+if TYPE_CHECKING:
+    from kubeprimer.inventory.model import Inventory
 
 
 @task(
@@ -42,7 +46,8 @@ def plan(c: Any, inventory: str | None = None) -> None:
     """Preview cluster.up in check/diff mode, naming steps check mode cannot predict."""
     from rich.console import Console
 
-    result = play(c, "cluster.yml", inventory, check=True, diff=True)
+    extravars = converge_vars(c, load_inventory(c, inventory), full=False)
+    result = play(c, "cluster.yml", inventory, check=True, diff=True, extravars=extravars)
     console = Console(highlight=False)
     if result.unpredictable:
         console.print(
@@ -55,19 +60,37 @@ def plan(c: Any, inventory: str | None = None) -> None:
         )
 
 
-@task(help={"inventory": INVENTORY_HELP})
-def up(c: Any, inventory: str | None = None) -> None:
+@task(
+    help={
+        "inventory": INVENTORY_HELP,
+        "full": "Run every stage, even those whose recorded state still holds on every host",
+    }
+)
+def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
     """Take the inventory's hosts to a working Kubernetes cluster; safe to run again."""
     from rich.console import Console
 
     from kubeprimer.cluster.kubeconfig import admin_kubeconfig
 
-    play(c, "cluster.yml", inventory)
-    kubeconfig = admin_kubeconfig(load_inventory(c, inventory))
+    inv = load_inventory(c, inventory)
+    play(c, "cluster.yml", inventory, extravars=converge_vars(c, inv, full))
+    kubeconfig = admin_kubeconfig(inv)
     Console(highlight=False).print(
         f"Cluster is up. Admin kubeconfig (keep it private): {kubeconfig}\n"
         f"  kubectl --kubeconfig {kubeconfig} get nodes"
     )
+
+
+def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
+    """What cluster.yml needs to skip stages whose recorded state still holds
+    (playbooks/tasks/converge_*.yml); with ``full`` every stage runs and is recorded."""
+    from kubeprimer.ansible.fingerprint import fingerprint
+
+    return {
+        "kubeprimer_fingerprint": fingerprint(inv.path),
+        "kubeprimer_controller_converge_dir": str(resolve(setting(c, "runs_dir")) / "converged"),
+        "kubeprimer_converge_full": full,
+    }
 
 
 ns = Collection("cluster", check, plan, up)

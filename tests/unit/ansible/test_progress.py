@@ -91,3 +91,18 @@ def test_exit_codes() -> None:
     assert _exit_code({"a": {"failed": 1}}, 2) == EXIT_FAILED
     assert _exit_code({"a": {"unreachable": 1}, "b": {"failed": 1}}, 4) == EXIT_UNREACHABLE
     assert _exit_code({}, 1) == EXIT_FAILED
+
+
+def test_stages_that_run_again_are_named_with_the_reason() -> None:
+    pending = {
+        "nodes": "changed on the host: file:/etc/hosts",
+        "kube_artifacts": "no record of a completed run",
+    }
+    _, out = run(
+        [
+            {"event": "playbook_on_task_start", "event_data": {"task": "Find the stages"}},
+            {"event": "runner_on_ok", "event_data": {"host": "w1", "res": {"pending": pending}}},
+        ]
+    )
+    assert "runs again w1: nodes: changed on the host: file:/etc/hosts" in out
+    assert "kube_artifacts" not in out
