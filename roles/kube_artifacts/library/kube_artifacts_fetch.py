@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from urllib.error import HTTPError
+from urllib.parse import urlparse
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -147,13 +149,23 @@ def main() -> None:
                 os.chown(folder, 0, 0)
                 os.chmod(folder, 0o755)
     failures = []
+    # A source that did not answer is not asked again for the next file: behind a
+    # firewall that drops packets, each attempt would wait the whole timeout.
+    silent: dict[str, str] = {}
     for item in p["files"]:
+        source = urlparse(item["url"]).netloc
+        if source in silent:
+            msg = f"not tried: {source} did not answer for {silent[source]}"
+            failures.append({**item, "msg": msg, "corrupt": False})
+            continue
         try:
             changed = place(item, p["timeout"], p["checksum_suffix"], check) or changed
         except ChecksumMismatch as error:
             failures.append({**item, "msg": str(error), "corrupt": True})
         except Exception as error:  # urllib, TLS and socket errors alike
             failures.append({**item, "msg": f"Request failed: {error}", "corrupt": False})
+            if not isinstance(error, HTTPError):
+                silent[source] = item["name"]
     managed = list(p["directories"]) + [item["dest"] for item in p["files"]]
     module.exit_json(changed=changed, failures=failures, managed_files=managed)
 
