@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubeprimer.ansible.fingerprint import fingerprint
+from kubeprimer.ansible.fingerprint import input_files, fingerprint
 
 
 def inventory(tmp_path: Path) -> Path:
@@ -38,3 +38,11 @@ def test_files_in_hidden_folders_do_not_count(tmp_path: Path) -> None:
     (tmp_path / "group_vars" / ".cache").mkdir()
     (tmp_path / "group_vars" / ".cache" / "x").write_text("state, not input")
     assert fingerprint(hosts) == before
+
+
+def test_tests_and_documentation_do_not_count(tmp_path: Path) -> None:
+    role = tmp_path / "roles" / "containerd"
+    for name in ("tasks/main.yml", "molecule/default/converge.yml", "README.md"):
+        (role / name).parent.mkdir(parents=True, exist_ok=True)
+        (role / name).write_text("x")
+    assert input_files([tmp_path / "roles"]) == [role / "tasks" / "main.yml"]
