@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubeprimer.ansible.fingerprint import input_files, fingerprint
+from kubeprimer.ansible.fingerprint import fingerprint, input_files
 
 
 def inventory(tmp_path: Path) -> Path:
