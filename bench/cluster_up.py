@@ -11,7 +11,12 @@ are skipped) and with --full (every task of every stage runs again), for compari
 Each "first run" boots a fresh lab (`invoke lab.up`, not timed) and removes it after.
 Medians over --runs. Needs root (the lab).
 
-Usage: .venv/bin/python bench/cluster_up.py [--runs N] [--sizes 3,6] [--skip-baseline]
+By default the lab's package proxy already holds every Debian package (warm), so first
+runs measure our own overhead at its largest share. With --cold the proxy's cache is
+emptied before every first run and every bare-playbook run, so both download their
+packages as on freshly installed bare metal; this needs every other lab to be down.
+
+Usage: .venv/bin/python bench/cluster_up.py [--runs N] [--sizes 3,6] [--skip-baseline] [--cold]
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from kubeprimer.lab import state
+from kubeprimer.lab.config import LabConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -48,6 +57,21 @@ def lab_up(name: str, nodes: int) -> Path:
 
 def lab_down(name: str) -> None:
     invoke("lab.down", f"--name={name}", check=False)
+
+
+def fresh_lab(name: str, nodes: int, cold: bool) -> Path:
+    """A newly booted lab; with ``cold``, behind a package proxy that holds nothing."""
+    lab_down(name)
+    if cold:
+        cfg = LabConfig()
+        others = sorted(state.all_labs(cfg.state_dir))
+        if others:
+            raise SystemExit(
+                f"--cold empties the package cache every lab shares; take down {others} first."
+            )
+        # The proxy stopped with the last lab, so nothing holds the cache open.
+        shutil.rmtree(cfg.cache_dir / "apt-cacher-ng", ignore_errors=True)
+    return lab_up(name, nodes)
 
 
 def stage_reached(output: str) -> str:
@@ -87,12 +111,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement")
     parser.add_argument("--sizes", default="3,6", help="lab sizes to measure")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--cold", action="store_true", help="empty the package cache before first runs"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}"
+        f"load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
+        f"package cache {'cold' if args.cold else 'warm'}"
     )
     first: dict[int, list[float]] = {n: [] for n in sizes}
     again: dict[int, list[float]] = {n: [] for n in sizes}
@@ -101,8 +129,7 @@ def main() -> None:
     for n in sizes:
         name = f"bench{n}"
         for i in range(args.runs):
-            lab_down(name)
-            inventory = lab_up(name, n)
+            inventory = fresh_lab(name, n, args.cold)
             elapsed, output, rc = timed_up(inventory)
             first[n].append(elapsed)
             print(
@@ -121,8 +148,7 @@ def main() -> None:
                     print(f"{n} nodes, converged --full run {j + 1}: {elapsed:.1f} s (exit {rc})")
         if n == 3 and not args.skip_baseline:
             for i in range(args.runs):
-                lab_down(name)
-                inventory = lab_up(name, n)
+                inventory = fresh_lab(name, n, args.cold)
                 baseline.append(timed_baseline(inventory))
                 print(f"3 nodes, bare package playbook {i + 1}: {baseline[-1]:.1f} s")
         lab_down(name)

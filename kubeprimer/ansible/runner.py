@@ -67,7 +67,9 @@ def run_playbook(
         extravars=extravars or {},
         tags=",".join(tags) if tags else None,
         limit=limit,
-        forks=max(1, min(hosts, forks_max)),
+        # One more than the inventory's hosts: plays that address the controller
+        # (localhost) beside every node would otherwise run on it in a second round.
+        forks=max(1, min(hosts + 1, forks_max)),
         cmdline=cmdline or None,
         envvars=_environment(runs_dir, log_dir),
         # ansible-runner would otherwise point the fact cache into this run's folder,
