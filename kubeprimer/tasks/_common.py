@@ -20,7 +20,11 @@ def load_inventory(c: Any, given: str | None) -> inventory.Inventory:
 
 def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> RunResult:
     """Validate the inventory, run the playbook, and end the task if it failed."""
-    inv = load_inventory(c, given_inventory)
+    return play_on(c, playbook, load_inventory(c, given_inventory), **options)
+
+
+def play_on(c: Any, playbook: str, inv: inventory.Inventory, **options: Any) -> RunResult:
+    """Run the playbook on an inventory already validated, and end the task if it failed."""
     result = run_playbook(
         playbook,
         inv.path,
@@ -37,4 +41,4 @@ def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> 
     return result
 
 
-__all__ = ["INVENTORY_HELP", "load_inventory", "play"]
+__all__ = ["INVENTORY_HELP", "load_inventory", "play", "play_on"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from invoke import Collection, Exit
 
 from kubeprimer.settings import resolve, setting
-from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 
 if TYPE_CHECKING:
@@ -46,8 +46,9 @@ def plan(c: Any, inventory: str | None = None) -> None:
     """Preview cluster.up in check/diff mode, naming steps check mode cannot predict."""
     from rich.console import Console
 
-    extravars = converge_vars(c, load_inventory(c, inventory), full=False)
-    result = play(c, "cluster.yml", inventory, check=True, diff=True, extravars=extravars)
+    inv = load_inventory(c, inventory)
+    extravars = converge_vars(c, inv, full=False)
+    result = play_on(c, "cluster.yml", inv, check=True, diff=True, extravars=extravars)
     console = Console(highlight=False)
     if result.unpredictable:
         console.print(
@@ -73,7 +74,7 @@ def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
     from kubeprimer.cluster.kubeconfig import admin_kubeconfig
 
     inv = load_inventory(c, inventory)
-    play(c, "cluster.yml", inventory, extravars=converge_vars(c, inv, full))
+    play_on(c, "cluster.yml", inv, extravars=converge_vars(c, inv, full))
     kubeconfig = admin_kubeconfig(inv)
     Console(highlight=False).print(
         f"Cluster is up. Admin kubeconfig (keep it private): {kubeconfig}\n"

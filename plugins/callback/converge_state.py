@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ READ_ONLY = {
     "slurp", "stat", "uri", "wait_for", "converge_state",
 }  # fmt: skip
 PACKAGES = {"apt": "package", "dpkg_selections": "selection"}
-NAMED = {"systemd_service": "unit", "systemd": "unit", "service": "unit", "modprobe": "kmod"}
-NAMED |= {"user": "user"}
+NAMED = {
+    "systemd_service": "unit", "systemd": "unit", "service": "unit", "modprobe": "kmod",
+    "user": "user",
+}  # fmt: skip
 PATH_KEYS = ("dest", "path", "filename")
 
 
@@ -83,8 +86,6 @@ def probe_of(name: str, result: dict[str, Any], args: dict[str, Any]) -> list[st
         return []
     shell = name == "shell" or bool(args.get("_uses_shell"))
     if not shell and isinstance(command, str):
-        import shlex
-
         command = shlex.split(command)
     spec = {"args": command, "shell": shell, "chdir": args.get("chdir")}
     return ["probe:" + json.dumps(spec, sort_keys=True)]

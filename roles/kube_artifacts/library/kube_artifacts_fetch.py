@@ -94,6 +94,16 @@ def download(url: str, dest: str, timeout: int) -> tuple[str, str]:
     return temporary, digest.hexdigest()
 
 
+def root_owned(path: str, mode: int) -> bool:
+    info = os.stat(path)
+    return (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, 0, 0)
+
+
+def make_root_owned(path: str, mode: int) -> None:
+    os.chown(path, 0, 0)
+    os.chmod(path, mode)
+
+
 def place(item: dict[str, str], timeout: int, suffix: str, check: bool) -> bool:
     """Put one file in place; True when something changed (or would, in check mode).
     Raises on failure. Check mode still reads the published checksum: it only
@@ -102,10 +112,8 @@ def place(item: dict[str, str], timeout: int, suffix: str, check: bool) -> bool:
     text = open_url(item["url"] + suffix, timeout=timeout).read().decode()
     wanted = published_sum(text, os.path.basename(item["url"]))
     current = sha256_of(dest)
-    if current == wanted:
-        info = os.stat(dest)
-        if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, 0, 0):
-            return False
+    if current == wanted and root_owned(dest, mode):
+        return False
     if check:
         return True
     if current != wanted:
@@ -114,8 +122,7 @@ def place(item: dict[str, str], timeout: int, suffix: str, check: bool) -> bool:
             os.unlink(temporary)
             raise ChecksumMismatch(f"checksum mismatch: published {wanted}, downloaded {got}")
         os.replace(temporary, dest)
-    os.chown(dest, 0, 0)
-    os.chmod(dest, mode)
+    make_root_owned(dest, mode)
     return True
 
 
@@ -142,12 +149,10 @@ def main() -> None:
             if check:
                 continue
             os.makedirs(folder)
-        info = os.stat(folder)
-        if (info.st_mode & 0o7777, info.st_uid, info.st_gid) != (0o755, 0, 0):
+        if not root_owned(folder, 0o755):
             changed = True
             if not check:
-                os.chown(folder, 0, 0)
-                os.chmod(folder, 0o755)
+                make_root_owned(folder, 0o755)
     failures = []
     # A source that did not answer is not asked again for the next file: behind a
     # firewall that drops packets, each attempt would wait the whole timeout.
