@@ -18,8 +18,6 @@ _RESULT_EVENTS = {
     "runner_on_unreachable": "unreachable",
     "runner_on_skipped": "skipped",
 }
-# converge_state's reason for a stage no run has completed yet: normal, not news.
-_NEVER_RECORDED = "no record of a completed run"
 _STYLE = {
     "ok": "green",
     "changed": "yellow",
@@ -76,12 +74,11 @@ class Progress:
 
     def _drift(self, host: str, res: dict[str, Any]) -> None:
         """converge_state's probe: say which recorded stages run again, and why."""
-        pending = res.get("pending")
-        if not isinstance(pending, dict):
+        drifted = res.get("drifted")
+        if not isinstance(drifted, dict):
             return
-        for stage, why in sorted(pending.items()):
-            if why != _NEVER_RECORDED:
-                self.console.print(f"    [yellow]runs again[/] {host}: {stage}: {why}")
+        for stage, why in sorted(drifted.items()):
+            self.console.print(f"    [yellow]runs again[/] {host}: {stage}: {why}")
 
     def recap(self) -> Table:
         table = Table(title="Recap", title_justify="left")

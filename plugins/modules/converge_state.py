@@ -196,6 +196,29 @@ def why_pending(state_dir: str, stage: str, fingerprint: str) -> str | None:
     return None
 
 
+def probe(
+    state_dir: str, stages: list[str], fingerprint: str, check_mode: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Every stage that must run, and among them those that had converged before.
+
+    A stage that converged and no longer holds is news to the user; one that never
+    completed is not. Outside check mode a stale record is removed, so a run that
+    fails halfway cannot leave a record the host no longer matches.
+    """
+    pending, drifted = {}, {}
+    for stage in stages:
+        reason = why_pending(state_dir, stage, fingerprint)
+        if reason is None:
+            continue
+        pending[stage] = reason
+        if os.path.exists(record_path(state_dir, stage)):
+            drifted[stage] = reason
+            if not check_mode:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(record_path(state_dir, stage))
+    return pending, drifted
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -214,15 +237,8 @@ def main() -> None:
         # The record is bookkeeping, not a change to the host's configuration.
         record(p["state_dir"], p["stages"][0], p["fingerprint"], p["resources"])
         module.exit_json(changed=False)
-    pending = {}
-    for stage in p["stages"]:
-        reason = why_pending(p["state_dir"], stage, p["fingerprint"])
-        if reason is not None:
-            pending[stage] = reason
-            if not module.check_mode:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(record_path(p["state_dir"], stage))
-    module.exit_json(changed=False, pending=pending)
+    pending, drifted = probe(p["state_dir"], p["stages"], p["fingerprint"], module.check_mode)
+    module.exit_json(changed=False, pending=pending, drifted=drifted)
 
 
 if __name__ == "__main__":

@@ -94,14 +94,13 @@ def test_exit_codes() -> None:
 
 
 def test_stages_that_run_again_are_named_with_the_reason() -> None:
-    pending = {
-        "nodes": "changed on the host: file:/etc/hosts",
-        "kube_artifacts": "no record of a completed run",
-    }
+    drifted = {"nodes": "changed on the host: file:/etc/hosts"}
+    pending = {**drifted, "kube_artifacts": "no record of a completed run"}
+    res = {"pending": pending, "drifted": drifted}
     _, out = run(
         [
             {"event": "playbook_on_task_start", "event_data": {"task": "Find the stages"}},
-            {"event": "runner_on_ok", "event_data": {"host": "w1", "res": {"pending": pending}}},
+            {"event": "runner_on_ok", "event_data": {"host": "w1", "res": res}},
         ]
     )
     assert "runs again w1: nodes: changed on the host: file:/etc/hosts" in out

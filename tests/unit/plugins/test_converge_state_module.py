@@ -61,3 +61,19 @@ def test_records_are_readable_by_root_only(tmp_path: Path) -> None:
 def test_a_corrupt_record_means_the_stage_runs(tmp_path: Path) -> None:
     (tmp_path / "nodes.json").write_text("{not json")
     assert cs.why_pending(str(tmp_path), "nodes", "f1") == "no record of a completed run"
+
+
+def test_the_probe_tells_drift_from_stages_that_never_completed(tmp_path: Path) -> None:
+    state, managed = str(tmp_path / "state"), tmp_path / "hosts"
+    managed.write_text("10.0.0.1 node-1\n")
+    cs.record(state, "nodes", "f1", [f"file:{managed}"])
+    assert cs.probe(state, ["nodes", "kube_artifacts"], "f1", False) == (
+        {"kube_artifacts": "no record of a completed run"},
+        {},
+    )
+    managed.write_text("10.0.0.9 node-1\n")
+    drift = {"nodes": f"changed on the host: file:{managed}"}
+    assert cs.probe(state, ["nodes"], "f1", True) == (drift, drift)
+    assert Path(cs.record_path(state, "nodes")).exists()
+    cs.probe(state, ["nodes"], "f1", False)
+    assert not Path(cs.record_path(state, "nodes")).exists()
