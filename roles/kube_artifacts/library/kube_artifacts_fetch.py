@@ -33,9 +33,8 @@ options:
     elements: path
     default: []
   files:
-    description: Each file as C(name), C(url), C(dest) and C(mode).
-    type: list
-    elements: dict
+    description: Each file by name, as C(url), C(dest) and C(mode).
+    type: dict
     required: true
   checksum_suffix:
     description: Appended to each URL to find its checksum file.
@@ -134,7 +133,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "directories": {"type": "list", "elements": "path", "default": []},
-            "files": {"type": "list", "elements": "dict", "required": True},
+            "files": {"type": "dict", "required": True},
             "checksum_suffix": {"type": "str", "default": ".sha256"},
             "timeout": {"type": "int", "default": 30},
         },
@@ -157,7 +156,8 @@ def main() -> None:
     # A source that did not answer is not asked again for the next file: behind a
     # firewall that drops packets, each attempt would wait the whole timeout.
     silent: dict[str, str] = {}
-    for item in p["files"]:
+    files = [{"name": name, **spec} for name, spec in p["files"].items()]
+    for item in files:
         source = urlparse(item["url"]).netloc
         if source in silent:
             msg = f"not tried: {source} did not answer for {silent[source]}"
@@ -171,7 +171,7 @@ def main() -> None:
             failures.append({**item, "msg": f"Request failed: {error}", "corrupt": False})
             if not isinstance(error, HTTPError):
                 silent[source] = item["name"]
-    managed = list(p["directories"]) + [item["dest"] for item in p["files"]]
+    managed = list(p["directories"]) + [item["dest"] for item in files]
     module.exit_json(changed=changed, failures=failures, managed_files=managed)
 
 
