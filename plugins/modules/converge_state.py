@@ -60,6 +60,10 @@ pending:
   description: Each stage that must run, with the reason.
   type: dict
   returned: mode probe
+drifted:
+  description: Those of C(pending) that had converged before, with the reason.
+  type: dict
+  returned: mode probe
 """
 
 
@@ -105,6 +109,15 @@ def observe_probe(spec: str) -> str:
     )
     out = hashlib.sha256(done.stdout).hexdigest()
     return f"rc {done.returncode} out {out}"
+
+
+def label(resource: str) -> str:
+    """A resource as a user reads it: a probe by its command line, not its JSON."""
+    kind, _, name = resource.partition(":")
+    if kind != "probe":
+        return resource
+    args = json.loads(name)["args"]
+    return "command: " + (args if isinstance(args, str) else " ".join(args))
 
 
 def _lines(argv: list[str]) -> list[str]:
@@ -192,7 +205,7 @@ def why_pending(state_dir: str, stage: str, fingerprint: str) -> str | None:
     now = observe(list(kept.get("state", {})))
     drifted = sorted(r for r, state in kept["state"].items() if now.get(r) != state)
     if drifted:
-        return "changed on the host: " + ", ".join(drifted[:5])
+        return "changed on the host: " + ", ".join(label(r) for r in drifted[:5])
     return None
 
 

@@ -77,3 +77,12 @@ def test_the_probe_tells_drift_from_stages_that_never_completed(tmp_path: Path) 
     assert Path(cs.record_path(state, "nodes")).exists()
     cs.probe(state, ["nodes"], "f1", False)
     assert not Path(cs.record_path(state, "nodes")).exists()
+
+
+def test_a_drifted_probe_is_named_by_its_command_line(tmp_path: Path) -> None:
+    state, flag = str(tmp_path / "state"), tmp_path / "flag"
+    flag.write_text("on")
+    check = "probe:" + json.dumps({"args": ["cat", str(flag)], "shell": False, "chdir": None})
+    cs.record(state, "nodes", "f1", [check])
+    flag.write_text("off")
+    assert cs.why_pending(state, "nodes", "f1") == f"changed on the host: command: cat {flag}"
