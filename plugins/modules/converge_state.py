@@ -224,11 +224,12 @@ def probe(
         if reason is None:
             continue
         pending[stage] = reason
-        if os.path.exists(record_path(state_dir, stage)):
+        path = record_path(state_dir, stage)
+        if os.path.exists(path):
             drifted[stage] = reason
             if not check_mode:
                 with contextlib.suppress(FileNotFoundError):
-                    os.remove(record_path(state_dir, stage))
+                    os.remove(path)
     return pending, drifted
 
 
