@@ -1,7 +1,8 @@
 """The Ansible inventory of a lab: the same shape as a bare-metal inventory.
 
 ``hosts.yml`` lists the nodes and their groups; ``group_vars/all.yml`` holds how to
-reach them (root over SSH with the lab's key) and the cluster settings a lab needs.
+reach them (over SSH with the lab's key, as root or as the lab's sudo user) and the
+cluster settings a lab needs.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def hosts(plan: LabPlan) -> dict[str, Any]:
 
 def group_vars(plan: LabPlan, key: Path) -> dict[str, Any]:
     return {
-        "ansible_user": "root",
+        "ansible_user": plan.user,
         "ansible_ssh_private_key_file": str(key),
         "ansible_python_interpreter": "/usr/bin/python3",
         "kube_api_endpoint": plan.api_endpoint,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubeprimer.errors import UserError
-from kubeprimer.lab import host, image, inventory, node, plan, proxy, state
+from kubeprimer.lab import host, image, inventory, node, plan, proxy, state, user
 from kubeprimer.lab.config import LabConfig
 from kubeprimer.lab.plan import LabPlan
 
@@ -60,6 +60,7 @@ def _plan(cfg: LabConfig, record: state.LabRecord) -> LabPlan:
         proxy=plan.proxy_address(supernet),
         proxy_port=cfg.proxy_port,
         hostnames=tuple(record.hostnames or ()),
+        user=record.user,
     )
 
 
@@ -69,15 +70,20 @@ def up(
     size: int,
     inventory_dir: Path | None = None,
     hostnames: list[str] | None = None,
+    user_name: str | None = None,
 ) -> LabStatus:
     """Bring lab ``name`` up with ``size`` nodes; a no-op when it already runs so.
 
     ``inventory_dir`` defaults to inventories/lab/ (inventories/lab/<name>/ for other
     names); ``hostnames`` (one per node) replace the nodes' own hostnames, e.g. with a
-    Molecule scenario's platforms.
+    Molecule scenario's platforms. ``user_name`` is the account the inventory connects
+    as: root by default, else a user made on every node with passwordless sudo; a
+    re-run without it keeps the lab's.
     """
     plan.check_name(name)
     plan.check_size(size, cfg.max_nodes)
+    if user_name is not None:
+        plan.check_user(user_name)
     if hostnames is not None:
         plan.check_hostnames(hostnames, size)
     supernet = plan.supernet_of(cfg.supernet)
@@ -90,6 +96,11 @@ def up(
                 f"Lab {name} already has {record.size} nodes; run `invoke lab.down --name {name}` "
                 f"before asking for {size}."
             )
+        if record and user_name is not None and record.user != user_name:
+            raise UserError(
+                f"Lab {name} connects as {record.user}; run `invoke lab.down --name {name}` "
+                f"before asking for user {user_name}, or leave out --user."
+            )
         if record is None:
             others = {r.slot for n, r in state.all_labs(cfg.state_dir).items() if n != name}
             slot = plan.choose_slot(name, supernet, others)
@@ -99,7 +110,9 @@ def up(
             inv_dir = Path(record.inventory)  # a re-run keeps the lab where it was
         else:
             inv_dir = inventory_dir or inventory.default_dir(name, cfg.name)
-        wanted = state.LabRecord(name, size, slot, cfg.supernet, str(inv_dir), "", hostnames)
+        wanted = state.LabRecord(
+            name, size, slot, cfg.supernet, str(inv_dir), "", hostnames, user_name or plan.ROOT_USER
+        )
         lab = _plan(cfg, record or wanted)
         # Our own bridge and the proxy's /32 on lo are the only networks the lab may meet.
         host.check_free(lab.subnet, {lab.bridge}, f"lab {name}'s subnet")
@@ -111,6 +124,10 @@ def up(
             with state.locked(cfg.cache_dir):
                 root = image.ensure_image(cfg.cache_dir, cfg.mirror, cfg.suite)
                 image.prune(cfg.cache_dir, keep=root)
+        if record is None and lab.user != plan.ROOT_USER and user.exists(root, lab.user):
+            raise UserError(
+                f"User {lab.user} is already an account of the node image; pick another --user."
+            )
         try:
             state.save(dirs, record or dataclasses.replace(wanted, image=str(root)))
             _converge(cfg, dirs, lab, root, inv_dir)
@@ -154,6 +171,8 @@ def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv
     started = {}
     for n in lab.nodes:
         node.prepare(dirs, lab, n, root, pubkey)
+        if lab.user != plan.ROOT_USER:
+            user.ensure(node.root_dir(dirs, n.name), lab.user, pubkey)
         if n.name not in alive:
             started[n] = node.start(dirs, lab, n)
     dirs.known_hosts.write_text("".join(node.host_key_line(dirs, n) for n in lab.nodes))

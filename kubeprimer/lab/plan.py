@@ -16,6 +16,9 @@ from kubeprimer.errors import UserError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# What Debian's useradd accepts without --badname, and what sudoers needs no quoting for.
+USER_PATTERN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+ROOT_USER = "root"
 # Host addresses inside a lab's /24: the bridge, the API virtual IP, then the nodes.
 BRIDGE_HOST = 1
 VIP_HOST = 10
@@ -37,6 +40,15 @@ def check_name(name: str) -> None:
         raise UserError(
             f"Lab name {name!r} is not valid; use 1 to 8 lowercase letters or digits, "
             "starting with a letter."
+        )
+
+
+def check_user(user: str) -> None:
+    """The account Ansible connects as: root, or a new user with passwordless sudo."""
+    if not USER_PATTERN.match(user):
+        raise UserError(
+            f"User name {user!r} is not valid; use up to 32 lowercase letters, digits, '_' "
+            "or '-', starting with a letter or '_'."
         )
 
 
@@ -119,6 +131,8 @@ class LabPlan:
     proxy: IPv4Address
     proxy_port: int
     hostnames: tuple[str, ...] = ()
+    # The account the inventory connects as; any other than root gets passwordless sudo.
+    user: str = ROOT_USER
 
     @property
     def bridge(self) -> str:

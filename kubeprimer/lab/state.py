@@ -33,6 +33,7 @@ class LabRecord:
     inventory: str | None
     image: str
     hostnames: list[str] | None = None
+    user: str = "root"
 
 
 class LabDirs:

@@ -39,7 +39,7 @@ def _show(status: Any) -> None:
     console = Console()
     console.print(table)
     if status.inventory:
-        console.print(f"inventory: {status.inventory}")
+        console.print(f"inventory: {status.inventory}   (ansible_user {lab.user})")
     console.print(f"ssh: invoke lab.ssh {status.nodes[0].name}   (key {status.key})")
 
 
@@ -47,14 +47,16 @@ def _show(status: Any) -> None:
     help={
         "nodes": "number of nodes, 1 to kubeprimer.lab_max_nodes (default: kubeprimer.lab_nodes)",
         "name": NAME_HELP,
+        "user": "connect as this new user with passwordless sudo instead of root, as on "
+        "most bare metal (default: root; a running lab keeps its user)",
     }
 )
-def up(c: Any, nodes: int | None = None, name: str | None = None) -> None:
+def up(c: Any, nodes: int | None = None, name: str | None = None, user: str | None = None) -> None:
     """Boot the lab's nodes and write its inventory; a no-op when it already runs."""
     from kubeprimer.lab import lifecycle
 
     size = int(nodes if nodes is not None else setting(c, "lab_nodes"))
-    _show(lifecycle.up(_config(c), _name(c, name), size))
+    _show(lifecycle.up(_config(c), _name(c, name), size, user_name=user))
 
 
 @task(help={"name": NAME_HELP})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import subprocess
@@ -65,3 +66,8 @@ def test_remove_keeps_the_users_own_files(tmp_path: Path) -> None:
 def test_default_lab_writes_inventories_lab() -> None:
     assert inventory.default_dir("kp", "kp") == ROOT / "inventories" / "lab"
     assert inventory.default_dir("dev", "kp") == ROOT / "inventories" / "lab" / "dev"
+
+
+def test_a_lab_with_a_sudo_user_connects_as_it(tmp_path: Path) -> None:
+    path = inventory.write(tmp_path, dataclasses.replace(lab(1), user="deploy"), tmp_path / "key")
+    assert "ansible_user: deploy\n" in (path.parent / "group_vars" / "all.yml").read_text()

@@ -34,6 +34,8 @@ def invoke(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["lab.up", "--nodes", "13"], "--nodes 13 is out of range"),
         (["lab.up", "--nodes", "0"], "--nodes 0 is out of range"),
         (["lab.up", "--name", "No_Good"], "is not valid"),
+        (["lab.up", "--user", "Deploy!"], "User name 'Deploy!' is not valid"),
+        (["lab.up", "--user", "-rf"], "User name '-rf' is not valid"),
         (["lab.status", "--name", "ghost"], "Lab ghost is not up"),
         (["lab.ssh", "ghost-1"], "Lab ghost is not up"),
     ],
