@@ -13,8 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from kubeprimer import yamlfile
 from kubeprimer.errors import UserError
-from kubeprimer.inventory import yamlfile
 from kubeprimer.paths import ROLES
 
 CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main.yml"
@@ -80,6 +80,8 @@ def load(path: Path) -> Inventory:
     """Read an inventory file and the group_vars/host_vars beside it."""
     if path.is_dir():
         path = next((path / n for n in ("hosts.yml", "hosts.yaml") if (path / n).exists()), path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist; pass an existing inventory with -i.")
     data = yamlfile.read(path)
     if data is None:
         raise UserError(

@@ -11,11 +11,19 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
+from kubeprimer import yamlfile
 from kubeprimer.errors import UserError, raise_if
+from kubeprimer.vault.reserved import (
+    ADMIN_POLICY,
+    BUILTIN_POLICIES,
+    MAX_MOUNT_DEPTH,
+    RESERVED_MOUNTS,
+    TOKEN_AUTH,
+    reserved_policy,
+)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MOUNT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
@@ -29,7 +37,11 @@ KUBERNETES_KEYS = {"mount", "roles"}
 ROLE_KEYS = {"service_accounts", "namespaces", "policies", "ttl", "audience"}
 REMOVE_KEYS = {"mounts", "policies", "kubernetes_roles", "secrets"}
 VALUE_KEYS = {"file", "env"}
-BUILTIN_POLICIES = {"default", "root"}
+POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# KV v2 keeps max_versions as a 32-bit unsigned number and silently wraps anything larger.
+MAX_VERSIONS = 2**32 - 1
+# The server parses TTLs as Go durations: nanoseconds in a signed 64-bit number.
+MAX_DURATION_S = (2**63 - 1) // 10**9
 
 
 @dataclass(frozen=True)
@@ -79,27 +91,6 @@ class Desired:
     roles: dict[str, Role] = field(default_factory=dict)
     secrets: dict[str, Secret] = field(default_factory=dict)
     remove: Removals = field(default_factory=Removals)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML silently keeps the last of two equal keys; a config file must not."""
-
-
-def _mapping(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
 def duration_s(value: Any) -> int | None:
@@ -165,27 +156,51 @@ class _Checker:
                 self.problems.append(f"{where}: environment variable {source} is not set.")
                 return None
             return os.environ[source]
-        path = (self.base / source).expanduser()
+        text = self.file_text(where, (self.base / source).expanduser())
+        return None if text is None else text.rstrip("\n")
+
+    def file_text(self, where: str, path: Path) -> str | None:
+        """A file's text; None, with the problem noted, when it is missing or not UTF-8."""
         if not path.is_file():
             self.problems.append(f"{where}: file {path} does not exist.")
             return None
-        return path.read_text().rstrip("\n")
+        try:
+            return path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            self.problems.append(
+                f"{where}: file {path} is not UTF-8 text (byte {error.start}); "
+                "store it base64-encoded."
+            )
+            return None
 
     def mount(self, path: str, spec: Any, desired: Desired) -> None:
         where = f"mounts.{path}"
-        if (
-            not isinstance(path, str)
-            or not MOUNT_PATH.match(path)
-            or path in {"sys", "identity", "cubbyhole", "auth"}
-        ):
+        if not isinstance(path, str) or not MOUNT_PATH.match(path):
             self.problems.append(f"{where}: {path!r} is not a usable mount path.")
+            return
+        if path.split("/")[0] in RESERVED_MOUNTS:
+            self.problems.append(
+                f"{where}: {path.split('/')[0]}/ belongs to the server itself; pick another path."
+            )
+            return
+        if path.count("/") >= MAX_MOUNT_DEPTH:
+            self.problems.append(
+                f"{where}: a mount may be at most {MAX_MOUNT_DEPTH} segments deep "
+                f"(like team/app), the depth the {ADMIN_POLICY} policy manages."
+            )
             return
         spec = self.keys(where, spec, MOUNT_KEYS)
         if spec.get("type", "kv-v2") != "kv-v2":
             self.problems.append(f"{where}: type {spec.get('type')!r} is not supported; use kv-v2.")
         versions = spec.get("max_versions", 0)
-        if not isinstance(versions, int) or isinstance(versions, bool) or versions < 0:
-            self.problems.append(f"{where}.max_versions must be a whole number, 0 or more.")
+        if (
+            not isinstance(versions, int)
+            or isinstance(versions, bool)
+            or not 0 <= versions <= MAX_VERSIONS
+        ):
+            self.problems.append(
+                f"{where}.max_versions must be a whole number from 0 to {MAX_VERSIONS}."
+            )
             versions = 0
         desired.mounts[path] = Mount(
             path, self.text(f"{where}.description", spec.get("description")), versions
@@ -221,30 +236,51 @@ class _Checker:
 
     def policy(self, name: Any, spec: Any, desired: Desired) -> None:
         where = f"policies.{name}"
-        if not isinstance(name, str) or not NAME.match(name):
-            self.problems.append(f"{where}: {name!r} is not a valid policy name.")
-            return
-        if name in BUILTIN_POLICIES:
-            self.problems.append(f"{where}: the built-in policy {name!r} cannot be managed here.")
+        if not self.policy_name(where, name):
             return
         spec = self.keys(where, spec, POLICY_KEYS)
         if ("hcl" in spec) == ("file" in spec):
             self.problems.append(f"{where} needs exactly one of hcl: or file:.")
             return
         if "file" in spec:
-            path = self.base / self.text(f"{where}.file", spec["file"])
-            if not path.is_file():
-                self.problems.append(f"{where}: file {path} does not exist.")
+            text = self.file_text(where, self.base / self.text(f"{where}.file", spec["file"]))
+            if text is None:
                 return
-            desired.policies[name] = path.read_text()
+            desired.policies[name] = text
         else:
             desired.policies[name] = self.text(f"{where}.hcl", spec["hcl"])
+
+    def policy_name(self, where: str, name: Any) -> bool:
+        """Whether a name may be declared, granted or removed; the problem noted if not."""
+        if not isinstance(name, str) or not NAME.match(name):
+            self.problems.append(f"{where}: {name!r} is not a valid policy name.")
+        elif reserved_policy(name):
+            why = (
+                "the built-in policy"
+                if name.lower() in BUILTIN_POLICIES
+                else "the policy the toolkit's own admin token runs on"
+            )
+            self.problems.append(
+                f"{where}: {name!r} is {why}; kubeprimer never changes, grants or removes it."
+            )
+        elif not POLICY_NAME.match(name):
+            self.problems.append(
+                f"{where}: the server stores policy names in lower case; write {name.lower()!r}."
+            )
+        else:
+            return True
+        return False
 
     def kubernetes(self, spec: Any, desired: Desired) -> None:
         spec = self.keys("kubernetes", spec, KUBERNETES_KEYS)
         mount = self.text("kubernetes.mount", spec.get("mount"), "kubernetes")
         if not MOUNT_PATH.match(mount):
             self.problems.append(f"kubernetes.mount: {mount!r} is not a valid auth mount path.")
+        elif mount.split("/")[0] == TOKEN_AUTH:
+            self.problems.append(
+                f"kubernetes.mount: auth/{TOKEN_AUTH} issues every token, the toolkit's own "
+                "included; pick another path."
+            )
         desired.kubernetes_mount = mount
         for name, role in self.keys_any("kubernetes.roles", spec.get("roles")).items():
             self.role(str(name), role, desired)
@@ -272,11 +308,19 @@ class _Checker:
             self.problems.append(
                 f"{where}.ttl {spec.get('ttl')!r} is not a duration like 15m or 1h."
             )
+        elif ttl > MAX_DURATION_S:
+            self.problems.append(f"{where}.ttl {spec.get('ttl')!r} is longer than any server allows.")
+            ttl = None
+        policies = self.names(f"{where}.policies", spec.get("policies"))
+        for policy in policies:
+            # Every token carries `default` anyway; granting it is harmless.
+            if policy != "default":
+                self.policy_name(f"{where}.policies", policy)
         desired.roles[name] = Role(
             name,
             tuple(accounts),
             tuple(spaces),
-            tuple(self.names(f"{where}.policies", spec.get("policies"))),
+            tuple(policies),
             ttl or 0,
             self.text(f"{where}.audience", spec.get("audience")),
         )
@@ -294,6 +338,8 @@ class _Checker:
             "policies": set(desired.policies),
             "kubernetes_roles": set(desired.roles),
         }
+        for name in desired.remove.policies:
+            self.policy_name("remove.policies", name)
         for kind, names in declared.items():
             both = set(getattr(desired.remove, kind)) & names
             for name in sorted(both):
@@ -315,14 +361,7 @@ def check(path: Path) -> tuple[Desired, list[str]]:
     """
     if not path.is_file():
         raise UserError(f"Config file {path} does not exist.")
-    try:
-        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(
-            f"{path} is not valid YAML{where}: {getattr(error, 'problem', error)}."
-        ) from None
+    raw = yamlfile.read(path)
     checker = _Checker(path.parent)
     spec = checker.keys("the top level", raw, TOP_KEYS) if raw is not None else {}
     desired = Desired()
@@ -333,7 +372,28 @@ def check(path: Path) -> tuple[Desired, list[str]]:
     if "kubernetes" in spec:
         checker.kubernetes(spec["kubernetes"], desired)
     checker.remove(spec.get("remove"), desired)
+    checker.problems += nested_mounts(desired.mounts)
     return desired, checker.problems
+
+
+def nested_mounts(paths: Iterable[str], existing: Iterable[str] = ()) -> list[str]:
+    """One sentence per declared mount inside another (declared or existing) mount, or around one.
+
+    The server refuses the second of two nested mounts, after the first was made.
+    """
+    declared = sorted(paths)
+    others = sorted(set(existing) - set(declared))
+    found = []
+    for i, path in enumerate(declared):
+        for other in declared[i + 1 :] + others:
+            inner, outer = (path, other) if path.startswith(other + "/") else (other, path)
+            if inner.startswith(outer + "/"):
+                where = "on the server" if other in others else "in this file"
+                found.append(
+                    f"mounts.{path}: {inner} would sit inside the mount {outer} {where}; "
+                    "mounts cannot nest."
+                )
+    return found
 
 
 def load(path: Path) -> Desired:

@@ -104,7 +104,7 @@ def test_duplicate_host_key_in_yaml(tmp_path: Path) -> None:
     path.write_text(
         "all:\n  children:\n    kube_node:\n      hosts:\n        w1: {}\n        w1: {}\n"
     )
-    with pytest.raises(UserError, match=r"'w1' appears twice on line 6"):
+    with pytest.raises(UserError, match=r"hosts.yml line 6: duplicate key 'w1'"):
         load(path)
 
 
