@@ -13,6 +13,7 @@ from itertools import combinations
 from typing import Any
 from urllib.parse import urlsplit
 
+from kubeprimer.inventory.command_values import kernel_modules
 from kubeprimer.inventory.model import Inventory
 
 CONTROL_PLANE = "kube_control_plane"
@@ -227,6 +228,7 @@ RULES: tuple[Callable[[Inventory], Iterator[str]], ...] = (
     networks,
     api_endpoint,
     proxies,
+    kernel_modules,
 )
 
 
