@@ -39,7 +39,28 @@ class Host:
 
     @property
     def port(self) -> int:
-        return int(self.vars.get("ansible_port") or 22)
+        raw = self.vars.get("ansible_port")
+        if raw is None:
+            return 22
+        number = port_number(raw)
+        if number is None:
+            # The rules skip templated values (Ansible resolves them); SSH from here cannot.
+            raise UserError(
+                f"Host {self.name} has ansible_port {raw!r}, which cannot be used to connect from "
+                "the controller; set it to a port number, 1 to 65535."
+            )
+        return number
+
+
+def port_number(value: Any) -> int | None:
+    """``value`` as a TCP port, or None: only whole numbers 1-65535 (22 or "22", not 22.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    # isdigit alone accepts digits int() refuses ("²"); ASCII keeps the two in step.
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if 0 < int(text) < 65536 else None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubeprimer.inventory.command_values import kernel_modules
-from kubeprimer.inventory.model import Inventory
+from kubeprimer.inventory.model import Inventory, port_number
 
 CONTROL_PLANE = "kube_control_plane"
 WORKERS = "kube_node"
@@ -109,24 +109,23 @@ def host_addresses(inv: Inventory) -> Iterator[str]:
             yield f"Host {host.name} has ansible_host {raw!r}, which is neither an IP address nor a hostname; correct it."
 
 
-def _port(value: Any) -> int | None:
-    text = str(value)
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
-
-
 def ports(inv: Inventory) -> Iterator[str]:
     for host in inv.hosts.values():
         raw = host.vars.get("ansible_port")
-        if raw is not None and not _templated(raw) and _port(raw) is None:
+        if raw is not None and not _templated(raw) and port_number(raw) is None:
             yield f"Host {host.name} has ansible_port {raw!r}; set it to the SSH port, 1 to 65535."
     raw = inv.settings.get("kube_api_port", 6443)
-    if not _templated(raw) and _port(raw) is None:
+    if not _templated(raw) and port_number(raw) is None:
         yield f"kube_api_port {raw!r} is not a port; set it to 1 to 65535 (kube-apiserver's default is 6443)."
 
 
 def kube_version(inv: Inventory) -> Iterator[str]:
     version = str(inv.settings.get("kube_version", ""))
-    supported = [str(m) for m in inv.settings.get("kube_supported_minors", [])]
+    minors = inv.settings.get("kube_supported_minors")
+    if not isinstance(minors, list) or not minors:
+        yield "kube_supported_minors must be a list of MAJOR.MINOR releases; remove it to use kubeprimer's."
+        return
+    supported = [str(m) for m in minors]
     match = _VERSION.match(version)
     if not match:
         yield f"kube_version {version!r} is not a release number; write it as MAJOR.MINOR.PATCH, for example 1.37.1."
@@ -188,7 +187,7 @@ def api_endpoint(inv: Inventory) -> Iterator[str]:
         )
         if not valid_host_address(str(host)):
             yield f"kube_api_endpoint {endpoint!r} is not HOST or HOST:PORT; give an IP address or DNS name."
-        elif port and _port(port) is None:
+        elif port and port_number(port) is None:
             yield f"kube_api_endpoint {endpoint!r} has an invalid port; use 1 to 65535."
         elif (
             _ip(str(host))
@@ -197,7 +196,7 @@ def api_endpoint(inv: Inventory) -> Iterator[str]:
         ):
             yield f"kube_api_endpoint {host} is a host's own address; use a free virtual IP so it can move between control planes."
         elif len(planes) > 1 and (
-            not port or _port(port) == _port(inv.settings.get("kube_api_port", 6443))
+            not port or port_number(port) == port_number(inv.settings.get("kube_api_port", 6443))
         ):
             yield (
                 f"kube_api_endpoint {endpoint} needs a port other than kube_api_port, for example {host}:8443: "
