@@ -11,8 +11,17 @@ from typing import Any
 
 from invoke import Collection
 
-from kubeprimer.tasks._common import INVENTORY_HELP, play
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
+
+
+def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
+    """Run an etcd playbook once the inventory and its backup settings are checked."""
+    from kubeprimer.etcd import settings
+
+    inv = load_inventory(c, inventory)
+    settings.check(inv)
+    play_on(c, playbook, inv, **options)
 
 
 @contextmanager
@@ -36,7 +45,7 @@ def _console() -> Any:
 def backup(c: Any, inventory: str | None = None) -> None:
     """Take one etcd backup now and store it off the etcd hosts."""
     with _report_file() as report:
-        play(c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        _play(c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
         stored = _answer(report)
     if stored:
         _console().print(
@@ -80,7 +89,7 @@ def schedule(
         "weekly": keep_weekly,
         "monthly": keep_monthly,
     }
-    play(c, "etcd-schedule.yml", inventory, extravars=schedule_vars(every, keep, disable))
+    _play(c, "etcd-schedule.yml", inventory, extravars=schedule_vars(every, keep, disable))
 
 
 @task(name="list", help={"inventory": INVENTORY_HELP})
@@ -89,7 +98,7 @@ def list_(c: Any, inventory: str | None = None) -> None:
     from kubeprimer.etcd.report import backups_table
 
     with _report_file() as report:
-        play(c, "etcd-list.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        _play(c, "etcd-list.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
         entries = _answer(report) or []
     _console().print(backups_table(entries))
 
@@ -107,7 +116,7 @@ def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) ->
 
     chosen = snapshot_id(snapshot, required=False)
     with _report_file() as report:
-        play(
+        _play(
             c,
             "etcd-verify.yml",
             inventory,
@@ -129,16 +138,17 @@ def restore(
     c: Any, snapshot: str | None = None, yes: bool = False, inventory: str | None = None
 ) -> None:
     """Disaster recovery: restore every etcd member from one backup."""
+    from kubeprimer.etcd import settings
     from kubeprimer.etcd.options import confirm_restore, snapshot_id
-    from kubeprimer.tasks._common import load_inventory
 
     chosen = snapshot_id(snapshot, required=True)
-    load_inventory(c, inventory)
+    inv = load_inventory(c, inventory)
+    settings.check(inv)
     confirm_restore(chosen, yes)
-    play(
+    play_on(
         c,
         "etcd-restore.yml",
-        inventory,
+        inv,
         extravars={"etcd_restore_snapshot": chosen, "etcd_restore_confirm": chosen},
     )
     _console().print(

@@ -32,7 +32,9 @@ class Config:
     bin_dir: Path = Path("/usr/local/bin")
     restic: str = "restic"
     env_file: Path | None = None
-    sftp_command: str = ""
+    # The ssh command restic runs for SFTP, as an argument list (a plain string from
+    # older settings files is passed on as it is).
+    sftp_command: list[str] | str = ""
     pki_files: list[str] = field(default_factory=list)
     keep: dict[str, int] = field(default_factory=dict)
     state_dir: Path = Path("/var/lib/kubeprimer/etcd-backup")

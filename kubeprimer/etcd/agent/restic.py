@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import TAG, Config, env_for
-from .run import AgentError, last_line, run
+from .run import BAD_INPUT, AgentError, last_line, run
 
 LOCK_RETRIES = 6
 LOCK_WAIT_SECONDS = 10.0
@@ -128,6 +128,25 @@ def explain(stderr: str, code: int, repository: str) -> str:
     return f"restic failed: {last_line(stderr)}"
 
 
+def sftp_command(command: list[str] | str) -> str:
+    """The ssh command as restic's sftp.command, each argument kept whole.
+
+    restic splits that option on commas (it is a list option) and then on spaces,
+    keeping single-quoted words together; it knows no escapes. So each argument is
+    single-quoted, and one that could break out of its quotes is refused.
+    """
+    if isinstance(command, str):
+        return command
+    unsafe = [arg for arg in command if any(c in arg for c in "'\",\n")]
+    if unsafe:
+        raise AgentError(
+            f"the ssh command for the backup host has unsafe arguments ({', '.join(unsafe)}); "
+            "fix etcd_backup_sftp_address, etcd_backup_sftp_user and re-apply the role.",
+            BAD_INPUT,
+        )
+    return " ".join(f"'{arg}'" for arg in command)
+
+
 class Repository:
     """One restic repository as configured for this cluster."""
 
@@ -138,7 +157,7 @@ class Repository:
     def _argv(self, *args: str) -> list[str]:
         argv = [self.config.restic]
         if self.config.sftp_command:
-            argv += ["-o", f"sftp.command={self.config.sftp_command}"]
+            argv += ["-o", f"sftp.command={sftp_command(self.config.sftp_command)}"]
         return [*argv, *args]
 
     def call(self, *args: str, timeout: float = 3600, retry_lock: bool = True) -> str:

@@ -42,12 +42,30 @@ class SftpTarget:
     def known_hosts(self) -> Path:
         return self.root / "known_hosts"
 
+    def ssh_argv(self, destination: str = "root@127.0.0.1") -> list[str]:
+        """The ssh command as the etcd_backup role writes it: an argument list."""
+        return [
+            "ssh",
+            "-p",
+            str(self.port),
+            "-i",
+            str(self.client_key),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "--",
+            destination,
+            "-s",
+            "sftp",
+        ]
+
     def ssh_command(self) -> str:
-        return (
-            f"ssh -p {self.port} -i {self.client_key} -o BatchMode=yes -o IdentitiesOnly=yes "
-            f"-o UserKnownHostsFile={self.known_hosts} -o StrictHostKeyChecking=yes "
-            "root@127.0.0.1 -s sftp"
-        )
+        return " ".join(a for a in self.ssh_argv() if a != "--")
 
     def repository(self, path: Path) -> str:
         return f"sftp:root@127.0.0.1:{path}"

@@ -21,7 +21,7 @@ def test_backup_over_sftp_lists_drills_and_survives_an_outage(
         tmp_path / "agent",
         cluster,
         sftp_target.repository(repo_dir),
-        sftp_command=sftp_target.ssh_command(),
+        sftp_command=sftp_target.ssh_argv(),
     )
     assert agent.ok("init") == {"created": True}
     assert agent.ok("init") == {"created": False}
@@ -40,3 +40,22 @@ def test_backup_over_sftp_lists_drills_and_survives_an_outage(
 
     sftp_target.start()
     assert [s["short_id"] for s in agent.ok("list")] == [stored["short_id"]]
+
+
+def test_a_crafted_backup_host_address_runs_nothing(
+    tmp_path: Path, cluster: Cluster, sftp_target: SftpTarget
+) -> None:
+    pwned = tmp_path / "pwned"
+    crafted = f"root@127.0.0.1 -oProxyCommand=touch${{IFS}}{pwned}"
+    agent = Agent(
+        tmp_path / "agent",
+        cluster,
+        f"sftp:{crafted}:{tmp_path / 'repo'}",
+        sftp_command=sftp_target.ssh_argv(crafted),
+    )
+
+    done = agent.run("init")
+
+    assert done.returncode == 1
+    assert "cannot be reached" in done.stderr
+    assert not pwned.exists()

@@ -23,11 +23,12 @@ def run_role(
     parts: list[str],
     settings: dict[str, Any],
     groups: dict[str, list[str]] | None = None,
+    check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Include ``role``'s task files ``parts`` in order, with ``settings`` as play vars.
 
     ``groups`` puts more (local) hosts into the inventory, for roles that look at a group;
-    the play still runs on localhost only.
+    the play still runs on localhost only. ``check`` runs it in check mode.
     """
     steps = [
         {
@@ -67,7 +68,13 @@ def run_role(
         "ANSIBLE_FACT_CACHING_CONNECTION": str(tmp_path / "facts"),
     }
     return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory_file), str(playbook)],
+        [
+            "ansible-playbook",
+            "-i",
+            str(inventory_file),
+            str(playbook),
+            *(["--check"] if check else []),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
