@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 from kubeprimer import yamlfile
@@ -309,7 +309,9 @@ class _Checker:
                 f"{where}.ttl {spec.get('ttl')!r} is not a duration like 15m or 1h."
             )
         elif ttl > MAX_DURATION_S:
-            self.problems.append(f"{where}.ttl {spec.get('ttl')!r} is longer than any server allows.")
+            self.problems.append(
+                f"{where}.ttl {spec.get('ttl')!r} is longer than any server allows."
+            )
             ttl = None
         policies = self.names(f"{where}.policies", spec.get("policies"))
         for policy in policies:

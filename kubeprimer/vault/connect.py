@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,16 @@ def endpoint(address: str | None = None, ca_cert: str | None = None) -> Endpoint
         raise UserError("No server address: pass --address or set BAO_ADDR (or VAULT_ADDR).")
     if not addr.startswith(("https://", "http://")):
         raise UserError(f"Server address {addr!r} must start with https:// (or http://).")
+    try:
+        parts = urllib.parse.urlsplit(addr)
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or not parts.hostname:
+        raise UserError(
+            f"Server address {addr!r} is not HOST or HOST:PORT after the scheme; "
+            "its port must be a number from 1 to 65535."
+        )
     ca = ca_cert or _first_env(CACERT_ENV)
     if ca and not Path(ca).is_file():
         raise UserError(f"CA certificate {ca} does not exist: pass the CA that signed the server.")
@@ -53,6 +64,16 @@ def check_private(path: Path, what: str) -> None:
         )
 
 
+def read_text(path: Path, what: str) -> str:
+    """A small file a person wrote, as text; bytes that are not UTF-8 are one sentence."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{what} {path} is not UTF-8 text (byte {error.start}): is it the right file?"
+        ) from None
+
+
 def read_token(token_file: str | None = None) -> tuple[str, str]:
     """The token and where it came from: a 0600 file, else BAO_TOKEN/VAULT_TOKEN."""
     if token_file:
@@ -60,7 +81,7 @@ def read_token(token_file: str | None = None) -> tuple[str, str]:
         if not path.is_file():
             raise UserError(f"Token file {path} does not exist.")
         check_private(path, "Token file")
-        token = path.read_text().strip()
+        token = read_text(path, "Token file").strip()
         if not token:
             raise UserError(f"Token file {path} is empty.")
         return token, f"token file {path}"
@@ -108,12 +129,21 @@ def _short(error: Exception) -> str:
 
 def seal_status(ep: Endpoint) -> dict[str, Any]:
     """The unauthenticated seal status, or a UserError when the server cannot be reached."""
+    import hvac.exceptions
     import requests
 
     try:
         status: dict[str, Any] = raw_client(ep).sys.read_seal_status()
     except requests.exceptions.RequestException as error:
         raise unreachable(ep, error) from None
+    except (hvac.exceptions.VaultError, ValueError) as error:
+        if "HTTP request to an HTTPS server" in str(error):
+            secure = "https://" + ep.address.removeprefix("http://")
+            raise UserError(f"The server at {ep.address} speaks HTTPS: use {secure}.") from None
+        raise UserError(
+            f"{ep.address} did not answer like a Vault or OpenBao server "
+            f"({str(error).split(', on ')[0].strip()}): check the address."
+        ) from None
     return status
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from kubeprimer.errors import UserError, raise_if
 from kubeprimer.vault import keys as keystore
 from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
+from kubeprimer.vault.reserved import ADMIN_POLICY
 from kubeprimer.vault.unseal import MemberStatus, unseal_all, wait_active
 
-ADMIN_POLICY = "kubeprimer-admin"
 ADMIN_TOKEN_FILE = "admin-token"
 PLAIN_KEYS_FILE = "unseal-keys"
 # What `vault.plan/apply` and the Kubernetes wiring need, and no more: no rekey, no raft

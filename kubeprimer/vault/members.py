@@ -16,10 +16,16 @@ def from_inventory(inv: Any, ca_cert: str | None) -> list[Endpoint]:
     if not hosts:
         raise UserError(f"{inv.path} has no hosts in the vault group: add them or pass --address.")
     ca = ca_cert or str(inv.path.parent / ".pki" / "ca.crt")
-    return [
-        endpoint(f"https://{h.address}:{int(h.vars.get('vault_api_port', DEFAULT_PORT))}", ca)
-        for h in hosts
-    ]
+    found = []
+    for host in hosts:
+        port = host.vars.get("vault_api_port", DEFAULT_PORT)
+        if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
+            raise UserError(
+                f"{inv.path}: vault_api_port of {host.name} is {port!r}; "
+                "set it to a port number from 1 to 65535."
+            )
+        found.append(endpoint(f"https://{host.address}:{int(port)}", ca))
+    return found
 
 
 def from_addresses(addresses: str, ca_cert: str | None) -> list[Endpoint]:

@@ -9,6 +9,7 @@ Plan lines never show a secret's value, only which keys change.
 from __future__ import annotations
 
 import functools
+import json
 import secrets as random
 import time
 from collections.abc import Callable, Sequence
@@ -17,11 +18,11 @@ from typing import Any
 
 from kubeprimer.errors import UserError, raise_if
 from kubeprimer.vault import state
-from kubeprimer.vault.config import BUILTIN_POLICIES, Desired, Role
-from kubeprimer.vault.init import ADMIN_POLICY
+from kubeprimer.vault.config import Desired, Role, nested_mounts
+from kubeprimer.vault.connect import Endpoint, unreachable
+from kubeprimer.vault.partial import PartlyDone
+from kubeprimer.vault.reserved import ADMIN_POLICY, reserved_policy
 
-# Policies apply never removes: the built-ins and the admin policy its own token runs on.
-PROTECTED_POLICIES = BUILTIN_POLICIES | {ADMIN_POLICY}
 # Order of work: what others depend on is created first and removed last.
 ORDER = ("mount", "policy", "auth", "role", "secret")
 
@@ -98,6 +99,11 @@ def _mount_changes(
             problems.append(
                 f"mounts.{path}: the server already has a {have.kind} engine there; remove it or pick another path."
             )
+        elif have.max_versions is None:
+            problems.append(
+                f"mounts.{path}: the token may not read this mount's settings; "
+                f"it needs the {ADMIN_POLICY} policy."
+            )
         else:
             what = [
                 n
@@ -136,6 +142,8 @@ def _mount_changes(
                     call("sys.disable_secrets_engine", path),
                 )
             )
+    kept = set(live.mounts) - gone
+    problems += nested_mounts([c.name for c in out if c.action == "+"], kept)
     return out
 
 
@@ -194,7 +202,7 @@ def _policy_changes(
     gone = set(desired.remove.policies)
     if prune:
         gone |= set(live.policies) - set(desired.policies)
-    gone -= PROTECTED_POLICIES
+    gone = {name for name in gone if not reserved_policy(name)}
     for name in sorted(gone & set(live.policies)):
         out.append(Change("-", "policy", name, "", call("sys.delete_acl_policy", name)))
     return out, gone
@@ -222,6 +230,18 @@ def _role_changes(
             f"kubernetes.mount: auth path {mount} already holds a {live.auth[mount]} method; pick another path."
         )
         return out
+    for other in live.auth:
+        if mount.startswith(other + "/") or other.startswith(mount + "/"):
+            problems.append(
+                f"kubernetes.mount: auth/{mount} would nest with the auth method at auth/{other}; pick another path."
+            )
+            return out
+    for name, role in desired.roles.items():
+        if role.ttl_s > live.max_ttl_s:
+            problems.append(
+                f"kubernetes.roles.{name}.ttl: {role.ttl_s} s is longer than the "
+                f"{live.max_ttl_s} s the server allows on auth/{mount} (its max_lease_ttl)."
+            )
     if mount not in live.auth:
         out.append(
             Change(
@@ -299,6 +319,13 @@ def _secret_changes(
 ) -> list[Change]:
     out = []
     for full, secret in desired.secrets.items():
+        size = len(json.dumps({"options": {}, "data": secret.data}).encode())
+        if size > live.max_secret_bytes:
+            problems.append(
+                f"mounts.{secret.mount}.secrets.{secret.path}: {size} bytes is more than the "
+                f"{live.max_secret_bytes} the server stores in one secret; split it."
+            )
+            continue
         have = (
             state.secret_data(client, secret.mount, secret.path)
             if secret.mount in live.mounts
@@ -394,6 +421,27 @@ def check_role_policies(
 def make(client: Any, desired: Desired, prune: bool = False, known: Sequence[str] = ()) -> Plan:
     """The checked plan; UserError lists every problem (with `known` ones found offline)
     and nothing has been changed."""
+    import hvac.exceptions
+    import requests
+
+    try:
+        return _make(client, desired, prune, known)
+    except hvac.exceptions.Forbidden as error:
+        raise UserError(
+            f"The token may not {_request(error)}: use the admin token `invoke vault.init` "
+            f"wrote (policy {ADMIN_POLICY})."
+        ) from None
+    except requests.exceptions.RequestException as error:
+        raise unreachable(Endpoint(client.url), error) from None
+
+
+def _request(error: Exception) -> str:
+    """ "get /v1/sys/mounts" from hvac's "..., on get https://host:8200/v1/sys/mounts"."""
+    method, _, url = str(error).rpartition(", on ")[2].partition(" ")
+    return f"{method} {url.partition('/v1/')[1]}{url.partition('/v1/')[2]}".strip()
+
+
+def _make(client: Any, desired: Desired, prune: bool, known: Sequence[str]) -> Plan:
     live = state.read(client, desired.kubernetes_mount)
     problems: list[str] = list(known)
     mounts = _mount_changes(desired, live, prune, problems)
@@ -408,22 +456,33 @@ def make(client: Any, desired: Desired, prune: bool = False, known: Sequence[str
 
 
 def apply(client: Any, plan: Plan) -> list[str]:
-    """Run every change in dependency order; returns the lines done."""
+    """Run every change in dependency order; returns the lines done.
+
+    A change the server still refuses stops the run with PartlyDone (exit 1), naming
+    what was applied and what was not; `vault.plan` then shows the rest.
+    """
     import hvac.exceptions
+    import requests
 
     done: list[str] = []
-    for change in plan.ordered():
+    steps = plan.ordered()
+    for index, change in enumerate(steps):
         try:
             if change.kind == "secret":
                 # Writes to a mount created a moment ago wait for its upgrade to finish.
                 _when_ready(functools.partial(change.run, client))
             else:
                 change.run(client)
-        except hvac.exceptions.VaultError as error:
-            reason = str(error).split(", on ")[0].strip()
-            raise UserError(
-                f"The server refused `{change.line().strip()}` ({reason}) after {len(done)} "
-                "change(s) were applied; fix the cause and run vault.apply again."
+        except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as error:
+            reason = " ".join(str(error).split(", on ")[0].split()).rstrip(".")
+            left = [c.line().strip() for c in steps[index:]]
+            raise PartlyDone(
+                f"The server refused `{left[0]}` ({reason}).",
+                f"Applied ({len(done)}): "
+                + ("; ".join(d.strip() for d in done) or "nothing")
+                + ".",
+                f"Not applied ({len(left)}): " + "; ".join(left) + ".",
+                "Fix the cause and run vault.apply again; vault.plan shows what is left.",
             ) from None
         done.append(change.line())
     return done

@@ -11,7 +11,8 @@ class LiveMount:
     path: str
     kind: str  # "kv-v2", or the engine type for anything else
     description: str
-    max_versions: int
+    # None: the token may not read the mount's settings (a mount it does not manage).
+    max_versions: int | None
 
 
 @dataclass
@@ -20,6 +21,10 @@ class Live:
     policies: dict[str, str] = field(default_factory=dict)
     auth: dict[str, str] = field(default_factory=dict)  # path -> type
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Longest TTL the Kubernetes auth mount hands out; roles asking more are refused.
+    max_ttl_s: int = 0
+    # Largest secret (its JSON) the server stores in one write.
+    max_secret_bytes: int = 0
 
 
 def read(client: Any, kubernetes_mount: str | None) -> Live:
@@ -31,11 +36,14 @@ def read(client: Any, kubernetes_mount: str | None) -> Live:
         path = path.rstrip("/")
         version = (info.get("options") or {}).get("version")
         kind = "kv-v2" if info["type"] == "kv" and version == "2" else info["type"]
-        versions = 0
+        versions: int | None = 0
         if kind == "kv-v2":
-            versions = client.secrets.kv.v2.read_configuration(mount_point=path)["data"][
-                "max_versions"
-            ]
+            try:
+                versions = client.secrets.kv.v2.read_configuration(mount_point=path)["data"][
+                    "max_versions"
+                ]
+            except hvac.exceptions.Forbidden:
+                versions = None
         live.mounts[path] = LiveMount(path, kind, info.get("description", ""), versions)
     for name in client.sys.list_acl_policies()["data"]["keys"]:
         if name != "root":
@@ -43,6 +51,9 @@ def read(client: Any, kubernetes_mount: str | None) -> Live:
     live.auth = {
         p.rstrip("/"): i["type"] for p, i in client.sys.list_auth_methods()["data"].items()
     }
+    tuned = kubernetes_mount if kubernetes_mount in live.auth else "token"
+    live.max_ttl_s = client.sys.read_auth_method_tuning(tuned)["data"]["max_lease_ttl"]
+    live.max_secret_bytes = max_secret_bytes(client)
     if kubernetes_mount and live.auth.get(kubernetes_mount) == "kubernetes":
         try:
             names = client.auth.kubernetes.list_roles(mount_point=kubernetes_mount)["keys"]
@@ -51,6 +62,18 @@ def read(client: Any, kubernetes_mount: str | None) -> Live:
         for name in names:
             live.roles[name] = client.auth.kubernetes.read_role(name, mount_point=kubernetes_mount)
     return live
+
+
+# The listener's default max_request_size; raft refuses a stored entry over its default
+# max_entry_size, and KV v2 wraps the data with metadata (measured: about 230 bytes).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+RAFT_ENTRY_BYTES = 1024 * 1024 - 1024
+
+
+def max_secret_bytes(client: Any) -> int:
+    """Raft answers for its configuration (the admin policy may read it); other storage does not."""
+    raft = client.read("sys/storage/raft/configuration")
+    return RAFT_ENTRY_BYTES if raft else MAX_REQUEST_BYTES - 1024
 
 
 def secret_data(client: Any, mount: str, path: str) -> dict[str, str] | None:

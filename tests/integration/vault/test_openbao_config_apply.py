@@ -10,6 +10,7 @@ import pytest
 from kubeprimer.paths import ROOT
 from kubeprimer.vault import plan, state
 from kubeprimer.vault.config import load
+from kubeprimer.vault.partial import PartlyDone
 
 from .baoserver import API_KEY, DB_PASSWORD, Setup, kubeprimer
 
@@ -136,6 +137,8 @@ def test_explicit_removal_list(setup: Setup) -> None:
     assert "No changes" in setup.run("vault.apply", removal).stdout
 
 
+ADMIN = "kubeprimer-admin"
+DENY = 'path "*" { capabilities = ["deny"] }'
 BAD_INPUTS = {
     "unknown key": (BASE + "mounts_typo: {}\n", ["the top level: unknown key 'mounts_typo'"]),
     "unknown nested key": (
@@ -165,6 +168,75 @@ BAD_INPUTS = {
         ["values are never written inline"],
     ),
     "duplicate key": (BASE + "policies: {}\n", ["duplicate key 'policies'"]),
+    # Issue 14.5: nothing may change or remove what the toolkit's own token depends on.
+    "the admin policy redeclared": (
+        BASE.replace(
+            "policies:\n  demo-read:", f"policies:\n  {ADMIN}:\n    hcl: '{DENY}'\n  demo-read:"
+        ),
+        ["policies.kubeprimer-admin: 'kubeprimer-admin' is the policy the toolkit's own admin"],
+    ),
+    "the admin policy under another case": (
+        BASE.replace(
+            "policies:\n  demo-read:",
+            f"policies:\n  Kubeprimer-Admin:\n    hcl: '{DENY}'\n  demo-read:",
+        ),
+        ["'Kubeprimer-Admin' is the policy the toolkit's own admin token runs on"],
+    ),
+    "the admin policy removed": (
+        BASE + "remove:\n  policies: [kubeprimer-admin]\n",
+        ["remove.policies: 'kubeprimer-admin' is the policy the toolkit's own admin token"],
+    ),
+    "the admin policy granted to pods": (
+        BASE.replace("policies: [demo-read]", "policies: [demo-read, kubeprimer-admin]"),
+        ["kubernetes.roles.demo.policies: 'kubeprimer-admin' is the policy"],
+    ),
+    "the token auth method as the kubernetes mount": (
+        BASE.replace("kubernetes:\n", "kubernetes:\n  mount: token\n"),
+        ["kubernetes.mount: auth/token issues every token"],
+    ),
+    "a policy name in upper case": (
+        BASE.replace("demo-read", "Demo-Read"),
+        ["the server stores policy names in lower case; write 'demo-read'"],
+    ),
+    "a mount three segments deep": (
+        BASE.replace("  apps:\n", "  apps:\n    max_versions: 3\n  a/b/c: {}\n  apps-copy:\n", 1),
+        ["mounts.a/b/c: a mount may be at most 2 segments deep"],
+    ),
+    "a mount under sys": (
+        BASE.replace("  apps:\n", "  sys/extra: {}\n  apps:\n", 1),
+        ["mounts.sys/extra: sys/ belongs to the server itself"],
+    ),
+    # Issue 14.6: everything that can be checked is, before the first write.
+    "an absurd TTL": (
+        BASE.replace("ttl: 20m", "ttl: 99999999999d"),
+        ["is longer than any server allows"],
+    ),
+    "a TTL over the server's maximum": (
+        BASE.replace("ttl: 20m", "ttl: 769h"),
+        ["kubernetes.roles.demo.ttl: 2768400 s is longer than the 2764800 s the server allows"],
+    ),
+    "max_versions beyond 32 bits": (
+        BASE.replace("max_versions: 3", "max_versions: 100000000000000000000"),
+        ["mounts.apps.max_versions must be a whole number from 0 to 4294967295"],
+    ),
+    "mounts nested in the file": (
+        BASE.replace("  apps:\n", "  team: {}\n  team/apps: {}\n  apps:\n", 1),
+        ["team/apps would sit inside the mount team in this file"],
+    ),
+    "a mount nested in one on the server": (
+        BASE.replace("  apps:\n", "  apps/inner: {}\n  apps:\n", 1).replace(
+            "  apps:\n", "  other:\n", 1
+        ),
+        ["mounts.apps/inner: apps/inner would sit inside the mount apps on the server"],
+    ),
+    "a secret larger than the server stores": (
+        BASE.replace("secrets/db-password", "secrets/huge"),
+        ["mounts.apps.secrets.demo/db: 2097193 bytes is more than the"],
+    ),
+    "a secret file that is not UTF-8": (
+        BASE.replace("secrets/db-password", "secrets/binary"),
+        ["secrets/binary is not UTF-8 text (byte 0)"],
+    ),
 }
 
 
@@ -182,6 +254,8 @@ def test_bad_input_is_one_sentence_per_problem_and_changes_nothing(
     )
     before = snapshot(client)
     text, expected = BAD_INPUTS[case]
+    (setup.folder / "secrets" / "huge").write_text("x" * 2 * 1024 * 1024)
+    (setup.folder / "secrets" / "binary").write_bytes(b"\xff\xfe-not-text")
     config = setup.config(text, "bad.yml")
     # plan reads only; apply is the one that must refuse before any write.
     for task in ("vault.apply", "vault.plan") if "HCL" in case else ("vault.apply",):
@@ -247,3 +321,94 @@ def test_the_shipped_example_config_applies_and_is_idempotent(setup: Setup) -> N
         "username": "demo",
         "password": "example-password",
     }
+
+
+def test_a_write_that_still_fails_names_what_was_applied_and_plan_shows_the_rest(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_API_KEY", API_KEY)
+    client = setup.admin()
+    client.sys.create_or_update_acl_policy(
+        name="old", policy='path "z" { capabilities = ["read"] }'
+    )
+    config = setup.config(
+        BASE.replace(
+            "  apps:\n",
+            "  late:\n    secrets:\n      s:\n        k: {env: TEST_API_KEY}\n  apps:\n",
+            1,
+        )
+        + "remove:\n  policies: [old]\n",
+        "late.yml",
+    )
+    checked = plan.make(client, load(config))
+    # Someone else takes the path between the check and the write.
+    client.sys.enable_secrets_engine("transit", path="late")
+    try:
+        with pytest.raises(PartlyDone) as failed:
+            plan.apply(client, checked)
+        assert failed.value.exit_code == 1
+        refused, applied, left, advice = failed.value.messages
+        assert refused.startswith("The server refused `+ mount late (kv-v2)` (")
+        assert applied == "Applied (1): - policy old."
+        assert left.startswith("Not applied (") and "+ secret late/s" in left
+        assert "vault.plan shows what is left" in advice
+        assert "old" not in client.sys.list_acl_policies()["data"]["keys"]
+    finally:
+        client.sys.disable_secrets_engine("late")
+    rest = setup.run("vault.plan", config)
+    assert rest.returncode == 0, rest.stderr
+    assert "+ mount late" in rest.stdout and "+ secret late/s" in rest.stdout
+    assert "policy old" not in rest.stdout
+    assert setup.run("vault.apply", config).returncode == 0
+    client.sys.disable_secrets_engine("late")
+
+
+def test_a_token_without_permissions_is_one_sentence(setup: Setup) -> None:
+    weak = setup.folder / "weak-token"
+    weak.write_text(setup.admin().auth.token.create(policies=["default"])["auth"]["client_token"])
+    weak.chmod(0o600)
+    done = kubeprimer(
+        "vault.plan",
+        "--config",
+        str(setup.config(BASE)),
+        "--token-file",
+        str(weak),
+        env=setup.env(),
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "error: The token may not get /v1/sys/mounts: use the admin token "
+        "`invoke vault.init` wrote (policy kubeprimer-admin)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("http://127.0.0.1:{port}", "speaks HTTPS: use https://127.0.0.1:{port}"),
+        ("https://127.0.0.1:82x0", "its port must be a number from 1 to 65535"),
+        ("https://127.0.0.1:70000", "its port must be a number from 1 to 65535"),
+    ],
+)
+def test_a_wrong_address_is_one_sentence(setup: Setup, address: str, expected: str) -> None:
+    port = str(setup.server.port)
+    done = setup.run("vault.plan", setup.config(BASE), BAO_ADDR=address.format(port=port))
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert expected.format(port=port) in done.stderr
+
+
+def test_a_token_file_that_is_not_utf8_is_one_sentence(setup: Setup) -> None:
+    binary = setup.folder / "binary-token"
+    binary.write_bytes(b"\xffs.token")
+    binary.chmod(0o600)
+    done = kubeprimer(
+        "vault.plan",
+        "--config",
+        str(setup.config(BASE)),
+        "--token-file",
+        str(binary),
+        env=setup.env(),
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"error: Token file {binary} is not UTF-8 text" in done.stderr

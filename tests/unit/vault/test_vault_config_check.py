@@ -56,14 +56,14 @@ def test_a_valid_file_loads_with_values_from_file_and_environment(
     [
         ("mount: {}\n", "the top level: unknown key 'mount'"),
         ("mounts: {kv: {type: kv-v1}}\n", "type 'kv-v1' is not supported"),
-        ("mounts: {sys: {}}\n", "'sys' is not a usable mount path"),
+        ("mounts: {sys: {}}\n", "mounts.sys: sys/ belongs to the server itself"),
         ("mounts: {kv: {secrets: {a: {k: plain}}}}\n", "values are never written inline"),
         (
             "mounts: {kv: {secrets: {a: {k: {env: NOT_SET_ANYWHERE_1}}}}}\n",
             "NOT_SET_ANYWHERE_1 is not set",
         ),
         ("mounts: {kv: {secrets: {a: {k: {file: nope}}}}}\n", "does not exist"),
-        ("policies: {root: {hcl: x}}\n", "built-in policy 'root'"),
+        ("policies: {root: {hcl: x}}\n", "'root' is the built-in policy"),
         ("policies: {p: {hcl: x, file: y}}\n", "exactly one of hcl: or file:"),
         (
             "kubernetes: {roles: {r: {namespaces: [a], policies: []}}}\n",

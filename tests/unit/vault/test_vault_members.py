@@ -49,3 +49,13 @@ def test_addresses_are_checked() -> None:
     ]
     with pytest.raises(UserError, match="must start with https://"):
         from_addresses("a:8200", None)
+
+
+@pytest.mark.parametrize("port", ["'82x0'", "70000", "true"])
+def test_a_port_that_is_not_a_number_is_one_sentence(tmp_path: Path, port: str) -> None:
+    path = inventory(
+        tmp_path,
+        f"all:\n  children:\n    vault:\n      hosts:\n        v1: {{vault_api_port: {port}}}\n",
+    )
+    with pytest.raises(UserError, match=r"vault_api_port of v1 is .*; set it to a port number"):
+        from_inventory(load(path), None)
