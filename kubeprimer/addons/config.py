@@ -15,6 +15,7 @@ from typing import Any
 from kubeprimer.addons.catalog import Addon, all_addons
 from kubeprimer.addons.templating import evaluate, render_text
 from kubeprimer.errors import raise_if
+from kubeprimer.inventory.vaulted import Locked, locked_message
 
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 _TYPE_NAMES |= {list: "a list", dict: "a mapping"}
@@ -64,7 +65,9 @@ def _problems_with_values(addon: Addon, settings: dict[str, Any]) -> list[str]:
     problems = []
     for key, spec in addon.settings.items():
         value, var = settings[key], f"{addon.prefix}_{key}"
-        if not _type_ok(value, spec.default):
+        if isinstance(value, Locked):
+            problems.append(locked_message(var))
+        elif not _type_ok(value, spec.default):
             kind = _TYPE_NAMES.get(type(spec.default), type(spec.default).__name__)
             problems.append(f"{var} must be {kind}, not {value!r}.")
         elif spec.choices and value not in spec.choices:

@@ -15,6 +15,7 @@ from typing import Any
 
 from kubeprimer import yamlfile
 from kubeprimer.errors import UserError
+from kubeprimer.inventory.vaulted import Revealer
 from kubeprimer.paths import ROLES
 
 CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main.yml"
@@ -123,8 +124,10 @@ def load(path: Path) -> Inventory:
             groups[name].parents.append("all")
             groups["all"].children.append(name)
 
+    revealer = Revealer()
     for name, group in groups.items():
-        group.vars.update(_read_vars_dir(path.parent / "group_vars", name, problems))
+        group.vars.update(_read_vars_dir(path.parent / "group_vars", name, problems, revealer))
+        group.vars = revealer.variables(group.vars)
 
     order = _depth_order(groups)
     members = {name: sorted(_members(name, groups)) for name in groups}
@@ -142,7 +145,8 @@ def load(path: Path) -> Inventory:
         for gname in order:
             if gname in in_groups and hname in groups[gname].hosts:
                 merged.update(groups[gname].hosts[hname])
-        merged.update(_read_vars_dir(path.parent / "host_vars", hname, problems))
+        merged.update(_read_vars_dir(path.parent / "host_vars", hname, problems, revealer))
+        merged = revealer.variables(merged, f" of host {hname}")
         hosts[hname] = Host(hname, merged, frozenset(in_groups - {"all"}))
 
     return Inventory(
@@ -212,7 +216,9 @@ def _section(
     return value
 
 
-def _read_vars_dir(base: Path, name: str, problems: list[str]) -> dict[str, Any]:
+def _read_vars_dir(
+    base: Path, name: str, problems: list[str], revealer: Revealer
+) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for suffix in _VAR_SUFFIXES:
         candidate = base / f"{name}{suffix}"
@@ -225,7 +231,7 @@ def _read_vars_dir(base: Path, name: str, problems: list[str]) -> dict[str, Any]
         else:
             continue
         for file in files:
-            data = yamlfile.read(file)
+            data = yamlfile.parse(revealer.file_text(yamlfile.text_of(file), file), file)
             if data is None:
                 continue
             if isinstance(data, dict):

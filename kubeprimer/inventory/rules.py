@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from kubeprimer.inventory.command_values import kernel_modules
 from kubeprimer.inventory.model import Inventory, port_number
+from kubeprimer.yamlfile import Vaulted
 
 CONTROL_PLANE = "kube_control_plane"
 WORKERS = "kube_node"
@@ -32,8 +33,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _templated(value: Any) -> bool:
-    """Jinja values are resolved by Ansible at run time; they cannot be judged here."""
-    return isinstance(value, str) and "{{" in value
+    """Jinja values are resolved by Ansible at run time, and a vaulted value with no
+    password here is Ansible's to decrypt: neither can be judged here."""
+    return (isinstance(value, str) and "{{" in value) or isinstance(value, Vaulted)
 
 
 def _ip(text: str) -> Address | None:

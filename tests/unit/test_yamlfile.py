@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kubeprimer import inventory
+from kubeprimer import inventory, yamlfile
 from kubeprimer.errors import UserError
 from kubeprimer.vault import config as vault_config
 
@@ -125,10 +125,10 @@ def test_bytes_that_are_not_utf8_name_the_file(tmp_path: Path, reader: str) -> N
 
 
 def test_ansible_tags_are_kept(tmp_path: Path) -> None:
-    found = _inventory_vars(
-        tmp_path,
+    found = yamlfile.parse(
         "secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n"
         "raw: !unsafe '{{ not templated }}'\n",
+        tmp_path / "all.yml",
     )
     assert found["raw"] == "{{ not templated }}"
     assert "ANSIBLE_VAULT" in found["secret"].ciphertext
