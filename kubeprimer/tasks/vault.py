@@ -37,12 +37,19 @@ def _say(text: str = "") -> None:
     print(text, file=sys.stderr)
 
 
-def _prompt_keys(threshold: int) -> list[str]:
-    """Ask for keys without echo; getpass reads the terminal, not argv or the environment."""
-    _say(f"Enter {threshold} unseal keys (input is hidden).")
-    return [
-        getpass.getpass(f"Unseal key {i} of {threshold}: ").strip() for i in range(1, threshold + 1)
-    ]
+def _prompt_keys(wanted: int) -> list[str]:
+    """Ask for keys without echo; getpass reads the terminal, not argv or the environment.
+
+    An empty answer stops early: a key holder often brings only their own key.
+    """
+    _say(f"Enter up to {wanted} unseal key(s); input is hidden, an empty line stops.")
+    keys = []
+    for i in range(1, wanted + 1):
+        key = getpass.getpass(f"Unseal key {i} of {wanted}: ").strip()
+        if not key:
+            break
+        keys.append(key)
+    return keys
 
 
 def _report(statuses: list[Any]) -> bool:
@@ -122,6 +129,7 @@ def init(
         "inventory": INVENTORY_HELP,
         "keys_file": "file (mode 0600) with unseal keys, one per line; repeatable (default: prompt)",
         "age_identity": "age identity file to decrypt .age key files with",
+        "reset": "first discard the keys entered so far (by anyone) on every member",
     },
 )
 def unseal(
@@ -131,15 +139,18 @@ def unseal(
     ca_cert: str | None = None,
     inventory: str | None = None,
     age_identity: str | None = None,
+    reset: bool = False,
 ) -> None:
-    """Unseal every member and report each one's seal status."""
+    """Unseal every member, keeping other key holders' progress; report n/threshold."""
     from kubeprimer.vault.keys import read_key_files
     from kubeprimer.vault.unseal import reachable_status, unseal_all
 
     endpoints = _members(c, address, ca_cert, inventory)
-    threshold = max(int((reachable_status(ep) or {}).get("t") or 0) for ep in endpoints) or 3
-    keys = read_key_files(keys_file, age_identity) if keys_file else _prompt_keys(threshold)
-    if not _report(unseal_all(endpoints, keys)):
+    statuses = [reachable_status(ep) or {} for ep in endpoints]
+    entered = 0 if reset else max(int(s.get("progress") or 0) for s in statuses)
+    wanted = max(int(s.get("t") or 0) for s in statuses) - entered
+    keys = read_key_files(keys_file, age_identity) if keys_file else _prompt_keys(wanted or 3)
+    if not _report(unseal_all(endpoints, keys, reset, _say)):
         raise Exit("error: some members are still sealed (see above).", code=1)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kubeprimer.errors import UserError
-from kubeprimer.vault.connect import check_private
+from kubeprimer.vault.connect import check_private, read_text
 
 ARMOR_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
@@ -58,7 +58,7 @@ def age_recipients(path: Path) -> list[str]:
     if not path.is_file():
         raise UserError(f"age recipients file {path} does not exist.")
     found = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(read_text(path, "age recipients file").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -101,7 +101,12 @@ def age_decrypt(identity: Path, ciphertext: Path) -> str:
         raise UserError(
             f"age could not decrypt {ciphertext} with {identity}: {done.stderr.decode().strip()}"
         )
-    return done.stdout.decode()
+    try:
+        return done.stdout.decode()
+    except UnicodeDecodeError:
+        raise UserError(
+            f"{ciphertext} does not hold unseal keys: it decrypts to binary data."
+        ) from None
 
 
 def parse_keys(text: str) -> list[str]:
@@ -124,5 +129,5 @@ def read_key_files(files: Iterable[str], age_identity: str | None = None) -> lis
             keys += parse_keys(age_decrypt(identity, path))
         else:
             check_private(path, "Keys file")
-            keys += parse_keys(path.read_text())
+            keys += parse_keys(read_text(path, "Keys file"))
     return keys

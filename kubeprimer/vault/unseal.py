@@ -3,12 +3,16 @@
 Raft followers started with retry_join are still uninitialised when they get their first
 key: the key lets them join the leader, and they unseal a moment later. So members are
 polled until they answer unsealed, not just handed keys.
+
+Keys are usually held one per operator, each entering theirs in turn: the progress the
+server keeps between runs is everyone's, so it is only reset when asked (`reset`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +20,12 @@ from kubeprimer.errors import UserError
 from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
 
 JOIN_TIMEOUT_S = 60.0
+
+Say = Callable[[str], None]
+
+
+def _quiet(line: str) -> None:
+    """Progress nobody asked to see."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,11 @@ def _status(ep: Endpoint, status: dict[str, Any], error: str = "") -> MemberStat
 
 
 def unseal_member(
-    ep: Endpoint, keys: Sequence[str], timeout: float = JOIN_TIMEOUT_S
+    ep: Endpoint,
+    keys: Sequence[str],
+    reset: bool = False,
+    say: Say = _quiet,
+    timeout: float = JOIN_TIMEOUT_S,
 ) -> MemberStatus:
     """Hand keys to one member until it unseals; a refused key is reported, not printed."""
     import hvac.exceptions
@@ -51,12 +65,18 @@ def unseal_member(
     status = seal_status(ep)
     if not status.get("sealed"):
         return _status(ep, status)
+    submit = functools.partial(_submit, client, ep, say=say)
     while True:
         try:
-            # Start from a clean slate: a half-entered key set from an earlier run would mix in.
-            client.sys.submit_unseal_key(reset=True)
-            status = _submit(client, keys)
-            while status.get("sealed") and time.monotonic() < deadline:
+            if reset:
+                client.sys.submit_unseal_key(reset=True)
+                say(f"  {ep.address}: unseal progress reset")
+                reset = False
+            status = submit(keys)
+            # Progress above 0 means the keys ran out before the threshold: wait no more.
+            while (
+                status.get("sealed") and not status.get("progress") and time.monotonic() < deadline
+            ):
                 # A joining follower stays sealed until raft has caught up with the leader,
                 # and may then want the keys again.
                 time.sleep(0.5)
@@ -66,7 +86,7 @@ def unseal_member(
                     and status.get("initialized")
                     and status.get("progress") == 0
                 ):
-                    status = _submit(client, keys)
+                    status = submit(keys)
         except hvac.exceptions.InvalidRequest as refused:
             # A retry_join follower refuses keys until its next join attempt reaches the
             # leader (every few seconds); it is not initialised on its own, only by joining.
@@ -76,17 +96,20 @@ def unseal_member(
             return _status(ep, seal_status(ep), _reason(refused))
         except requests.exceptions.RequestException as error:
             raise unreachable(ep, error) from None
-        return _status(
-            ep, status, "still sealed: not enough valid keys" if status.get("sealed") else ""
+        waiting = (
+            f"still sealed: {status.get('progress', 0)} of {status.get('t', 0)} keys entered, "
+            "the next key holder runs vault.unseal"
         )
+        return _status(ep, status, waiting if status.get("sealed") else "")
 
 
-def _submit(client: Any, keys: Sequence[str]) -> dict[str, Any]:
+def _submit(client: Any, ep: Endpoint, keys: Sequence[str], say: Say) -> dict[str, Any]:
     status: dict[str, Any] = {}
     for key in keys:
         status = client.sys.submit_unseal_key(key=key)
         if not status.get("sealed"):
             break
+        say(f"  {ep.address}: key accepted ({status.get('progress', 0)}/{status.get('t', 0)})")
     return status
 
 
@@ -103,7 +126,9 @@ def reachable_status(ep: Endpoint) -> dict[str, Any] | None:
         return None
 
 
-def unseal_all(endpoints: Sequence[Endpoint], keys: Sequence[str]) -> list[MemberStatus]:
+def unseal_all(
+    endpoints: Sequence[Endpoint], keys: Sequence[str], reset: bool = False, say: Say = _quiet
+) -> list[MemberStatus]:
     """Unseal each member in turn; a member that is down is reported, not fatal."""
     if not keys:
         raise UserError("No unseal keys were given.")
@@ -120,7 +145,7 @@ def unseal_all(endpoints: Sequence[Endpoint], keys: Sequence[str]) -> list[Membe
             results.append(MemberStatus(ep.address, False, True, "0/0", "unreachable"))
             continue
         try:
-            results.append(unseal_member(ep, keys))
+            results.append(unseal_member(ep, keys, reset, say))
         except UserError as error:
             # It stopped answering midway; report it with the rest.
             results.append(MemberStatus(ep.address, False, True, "0/0", error.messages[0]))

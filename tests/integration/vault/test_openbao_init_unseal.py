@@ -374,3 +374,41 @@ seal "transit" {{
             server.stop()
     finally:
         next(providers, None)
+
+
+def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
+    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
+) -> None:
+    out = out_dir(tmp_path)
+    ep = Endpoint(bao_server.address, test_ca.ca_cert)
+    initialise([ep], 3, 2, Protection(), out, lambda n: [])
+    held = []
+    for i, key in enumerate(parse_keys((out / "unseal-keys").read_text()), 1):
+        path = tmp_path / f"operator{i}.key"
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        held.append(str(path))
+    args = ("--address", bao_server.address, "--ca-cert", str(test_ca.ca_cert))
+
+    def unseal(*extra: str) -> subprocess.CompletedProcess[str]:
+        return kubeprimer("vault.unseal", *args, *extra)
+
+    restart(bao_server)
+    first = unseal("--keys-file", held[0])
+    assert first.returncode == 1, first.stderr
+    assert f"{bao_server.address}: key accepted (1/2)" in first.stderr
+    assert (
+        "still sealed: 1 of 2 keys entered, the next key holder runs vault.unseal" in first.stderr
+    )
+    second = unseal("--keys-file", held[2])
+    assert second.returncode == 0, second.stderr
+    assert f"{bao_server.address}: unsealed" in second.stderr
+
+    restart(bao_server)
+    assert unseal("--keys-file", held[0]).returncode == 1
+    again = unseal("--reset", "--keys-file", held[1])
+    assert again.returncode == 1, again.stderr
+    assert "unseal progress reset" in again.stderr and "key accepted (1/2)" in again.stderr
+    assert client(bao_server).sys.read_seal_status()["progress"] == 1
+    assert unseal("--keys-file", held[2]).returncode == 0
+    assert not client(bao_server).sys.read_seal_status()["sealed"]
