@@ -12,7 +12,10 @@ API such code uses, the way the real server does:
   ``application/apply-patch+yaml``; ``fieldManager`` required), POST (create), DELETE;
   namespaced objects need their Namespace to exist, deleting a Namespace deletes
   what is in it; an apply that changes nothing keeps the resourceVersion, like the
-  real server; bearer-token authentication.
+  real server; bearer-token authentication;
+- CertificateSigningRequests and their ``approval`` subresource (PUT): only the
+  Approved/Denied conditions are taken from the body, and the body's uid and
+  resourceVersion must be the stored object's (409 otherwise), as on the real server.
 
 What it does NOT do: field ownership merging between several managers (an apply
 replaces the object's content), admission, defaulting, watches, real scheduling.
@@ -99,6 +102,9 @@ def _builtin() -> list[Kind]:
         ],
         ("scheduling.k8s.io", "v1"): [("priorityclasses", "PriorityClass", False)],
         ("coordination.k8s.io", "v1"): [("leases", "Lease", True)],
+        ("certificates.k8s.io", "v1"): [
+            ("certificatesigningrequests", "CertificateSigningRequest", False)
+        ],
     }
     return [Kind(g, v, p, k, n) for (g, v), rows in table.items() for p, k, n in rows]
 
@@ -292,6 +298,34 @@ class FakeKubeApi:
                 del self.objects[k]
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}
 
+    def approval(self, kind: Kind, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT .../certificatesigningrequests/NAME/approval: the decision, nothing else."""
+        if kind.kind != "CertificateSigningRequest":
+            raise ApiError(404, "NotFound", f"{kind.plural} have no approval subresource")
+        key = self._key(kind, "", name)
+        obj = self.objects.get(key)
+        if obj is None:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        meta = body.get("metadata") or {}
+        if meta.get("uid") and meta["uid"] != obj["metadata"]["uid"]:
+            raise ApiError(
+                409, "Conflict", f"Precondition failed: UID in precondition: {meta['uid']}"
+            )
+        if meta.get("resourceVersion") != obj["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
+        conditions = (body.get("status") or {}).get("conditions") or []
+        types = {c.get("type") for c in conditions}
+        if not types <= {"Approved", "Denied", "Failed"} or {"Approved", "Denied"} <= types:
+            raise ApiError(422, "Invalid", "conditions must be Approved or Denied, not both")
+        self._revision += 1
+        obj["metadata"]["resourceVersion"] = str(self._revision)
+        obj.setdefault("status", {})["conditions"] = copy.deepcopy(conditions)
+        return self._public(obj)
+
     # -- helpers ---------------------------------------------------------------------
     def _store(
         self,
@@ -439,9 +473,21 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                raw = self._chunked()  # kubectl streams a body read from stdin
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
             return yaml.safe_load(raw) if raw else {}
+
+        def _chunked(self) -> bytes:
+            raw = b""
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                raw += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers, up to the empty line
+                pass
+            return raw
 
         def _serve(self, method: str) -> None:
             url = urlparse(self.path)
@@ -476,6 +522,8 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 return api.apply(kind, namespace, name, self._body(), query)
             if method == "POST" and not name:
                 return 201, api.create(kind, namespace, self._body())
+            if method == "PUT" and path.endswith(f"/{name}/approval"):
+                return 200, api.approval(kind, name, self._body())
             if method == "DELETE" and name:
                 self._body()
                 return 200, api.delete(kind, namespace, name)
@@ -491,6 +539,9 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
 
         def do_DELETE(self) -> None:
             self._serve("DELETE")
