@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from kubeprimer.ansible import hostkeys
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.errors import UserError
 from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, PLUGINS, ROOT
@@ -56,40 +58,59 @@ def run_playbook(
     if not path.is_file():
         raise UserError(f"There is no playbook {playbook} in {PLAYBOOKS}; check the name.")
     console = console or Console(highlight=False)
-    log_dir = _new_run_dir(runs_dir, path.stem)
+    log_dir = new_run_dir(runs_dir, path.stem)
     progress = Progress(console)
-    cmdline = " ".join(flag for flag, on in (("--check", check), ("--diff", diff)) if on)
+    known = hostkeys.known_hosts(inventory)
+    names = hostkeys.entry_names(inventory)
+    refusals = hostkeys.Refusals(known, names)
+    before = hostkeys.entries(known)
+    flags = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]
+
+    def handle(event: dict[str, Any]) -> bool:
+        refusals.note(event)
+        return progress.handle(event)
 
     result = ansible_runner.run(
         private_data_dir=str(log_dir),
-        playbook=str(path),
-        inventory=str(inventory),
+        # ansible-runner names one playbook; ansible-playbook runs several in order and
+        # stops at the first that fails, so the host key check goes first.
+        binary="ansible-playbook",
+        cmdline=shlex.join(
+            [str(hostkeys.gate_playbook(inventory, runs_dir, log_dir)), str(path), *flags]
+        ),
+        # Absolute: ansible-playbook starts in the run's folder.
+        inventory=str(inventory.resolve()),
         extravars=extravars or {},
         tags=",".join(tags) if tags else None,
         limit=limit,
         # One more than the inventory's hosts: plays that address the controller
         # (localhost) beside every node would otherwise run on it in a second round.
         forks=max(1, min(hosts + 1, forks_max)),
-        cmdline=cmdline or None,
-        envvars=_environment(runs_dir, log_dir),
+        envvars=environment(inventory, runs_dir, log_dir),
         # ansible-runner would otherwise point the fact cache into this run's folder,
         # where the next run never finds it; ansible.cfg's cache is the shared one.
         fact_cache_type="",
-        event_handler=progress.handle,
+        event_handler=handle,
         quiet=True,
     )
-    _forget_environment(log_dir)
+    forget_environment(log_dir)
+    for line in hostkeys.recorded_lines(known, before, names):
+        console.print(line)
     if progress.stats:
         console.print(progress.recap())
     else:
         console.print(f"[red]ansible-playbook did not run:[/] {_last_line(result.stdout)}")
+    for refusal in refusals.sentences():
+        console.print(f"[bold red]✗[/] {refusal}", highlight=False)
     code = _exit_code(progress.stats, result.rc)
     console.print(f"Log of this run: {log_dir}")
     return RunResult(code, log_dir, progress.stats, progress.unpredictable)
 
 
-def _environment(runs_dir: Path, log_dir: Path) -> dict[str, str]:
+def environment(inventory: Path, runs_dir: Path, log_dir: Path) -> dict[str, str]:
+    """The environment of every Ansible process kubeprimer starts on ``inventory``."""
     return {
+        **hostkeys.environment(inventory, runs_dir),
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
         # ansible-runner adds its own callback folder to this one.
@@ -103,7 +124,7 @@ def _environment(runs_dir: Path, log_dir: Path) -> dict[str, str]:
     }
 
 
-def _forget_environment(log_dir: Path) -> None:
+def forget_environment(log_dir: Path) -> None:
     """ansible-runner records the whole process environment beside the command;
     tokens a user exported must not end up in the run log."""
     for record in log_dir.glob("artifacts/*/command"):
@@ -117,7 +138,7 @@ def _last_line(stream: Any) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _new_run_dir(runs_dir: Path, name: str) -> Path:
+def new_run_dir(runs_dir: Path, name: str) -> Path:
     # Runs hold rendered variables and host output: keep them to their owner.
     runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")

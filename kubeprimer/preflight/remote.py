@@ -1,90 +1,134 @@
-"""Collect preflight facts from every host at once over SSH with Fabric."""
+"""Collect preflight facts from every host at once, through Ansible itself.
+
+The probe is one ``raw`` task (it needs no Python module transfer, so a host without
+python3 is reported, not crashed on) run by ``ansible`` with the inventory, ansible.cfg
+and privilege escalation exactly as the playbooks use them: ``ansible_host``/``_port``/
+``_user``, the private key, ``ansible_ssh_common_args``/``_extra_args`` (ProxyJump,
+ProxyCommand), ``ansible_become``/``_method``/``_user``/``_password``, group_vars and
+host_vars. Host keys are checked against the inventory's known_hosts like every run.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-import logging
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeprimer.inventory import Host, Inventory
+from kubeprimer.ansible import hostkeys
+from kubeprimer.ansible.runner import environment, forget_environment, new_run_dir
+from kubeprimer.inventory import Inventory
+from kubeprimer.paths import ROOT
+from kubeprimer.preflight.report import REFUSED
 
 PROBE = Path(__file__).with_name("probe.py")
-
-# paramiko logs a failed handshake with its traceback from its own thread; the table
-# already reports that host as unreachable, with the fix. Set once, not per run.
-logging.getLogger("paramiko").addHandler(logging.NullHandler())
+_RESULTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 
 
-def probe_command(peers: list[str], sudo: bool) -> str:
+def probe_command(peers: list[str]) -> str:
     # The probe travels inside the command, so one round trip per host suffices.
     code = base64.b64encode(PROBE.read_bytes()).decode()
     runner = f"import base64;exec(compile(base64.b64decode('{code}'),'probe','exec'))"
-    command = f"python3 -c {shlex.quote(runner)} {' '.join(shlex.quote(p) for p in peers)}"
-    return f"sudo -n {command}" if sudo else command
+    return f"python3 -c {shlex.quote(runner)} {' '.join(shlex.quote(p) for p in peers)}"
 
 
-def connection(host: Host, timeout: int) -> Any:
-    from fabric import Connection
+@dataclass
+class Gathered:
+    """What preflight learnt: facts per host that answered, a reason per host that did
+    not (and which of them could not be reached at all), the sentences for host keys
+    that were refused, and the keys recorded."""
 
-    key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
-    connect_kwargs: dict[str, Any] = {
-        "banner_timeout": timeout,
-        "auth_timeout": timeout,
-    }
-    if key:
-        connect_kwargs["key_filename"] = str(Path(str(key)).expanduser())
-    return Connection(
-        host.address,
-        user=host.user or "root",
-        port=host.port,
-        connect_kwargs=connect_kwargs,
-        connect_timeout=timeout,
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    unreachable: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+
+
+def gather(inv: Inventory, timeout: int = 10, runs_dir: Path = ROOT / ".runs") -> Gathered:
+    """Run the probe on every host in parallel, as the playbooks reach them."""
+    import ansible_runner  # heavy: keep `invoke --list` fast
+
+    known = hostkeys.known_hosts(inv.path)
+    names = hostkeys.entry_names(inv.path)
+    before = hostkeys.entries(known)
+    refusals = hostkeys.Refusals(known, names)
+    results: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def handle(event: dict[str, Any]) -> bool:
+        refusals.note(event)
+        data = event.get("event_data") or {}
+        if event.get("event") in _RESULTS:
+            results[str(data.get("host"))] = (str(event["event"]), data.get("res") or {})
+        return True
+
+    log_dir = new_run_dir(runs_dir, "preflight")
+    env = environment(inv.path, runs_dir, log_dir)
+    # A fresh connection, never an earlier run's master: ssh checks the key only on connect.
+    env["ANSIBLE_SSH_ARGS"] = "-o ControlPath=none " + env["ANSIBLE_SSH_ARGS"]
+    ansible_runner.run(
+        private_data_dir=str(log_dir),
+        inventory=str(inv.path.resolve()),
+        host_pattern="all",
+        module="ansible.builtin.raw",
+        module_args=probe_command(sorted(inv.hosts)),
+        # The plays escalate (become: true); so does the probe, which proves it works.
+        cmdline=f"--become --timeout {int(timeout)}",
+        forks=max(1, len(inv.hosts)),
+        envvars=env,
+        fact_cache_type="",
+        event_handler=handle,
+        quiet=True,
     )
-
-
-def gather(inv: Inventory, timeout: int = 10) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Facts from each host that answered, and the reason for each that did not."""
-    from fabric import ThreadingGroup
-    from fabric.exceptions import GroupException
-
-    hosts = list(inv.hosts.values())
-    peers = [h.name for h in hosts]
-    connections = {h.name: connection(h, timeout) for h in hosts}
-    by_conn = {id(c): n for n, c in connections.items()}
-    facts: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
-    # Root needs no sudo; everyone else escalates, which also proves sudo works.
-    for sudo in (False, True):
-        names = [h.name for h in hosts if (h.user not in (None, "root")) == sudo]
-        if not names:
+    forget_environment(log_dir)
+    found = Gathered(refused=refusals.sentences())
+    found.recorded = hostkeys.recorded_lines(known, before, names)
+    for name in inv.hosts:
+        kind, res = results.get(name, ("", {}))
+        facts = _facts(res) if kind == "runner_on_ok" else None
+        if facts is not None:
+            found.facts[name] = facts
             continue
-        group = ThreadingGroup.from_connections([connections[n] for n in names])
-        try:
-            results = group.run(probe_command(peers, sudo), hide=True, warn=True, in_stream=False)
-        except GroupException as failure:
-            results = failure.result
-        for conn, outcome in results.items():
-            name = by_conn[id(conn)]
-            if isinstance(outcome, Exception):
-                errors[name] = _explain(outcome)
-            elif outcome.exited != 0:
-                errors[name] = _explain_exit(outcome.stderr, sudo)
-            else:
-                facts[name] = json.loads(outcome.stdout)
-    return facts, errors
+        if kind in ("runner_on_unreachable", ""):
+            found.unreachable.add(name)
+        if name in refusals.messages:
+            found.errors[name] = REFUSED
+        else:
+            found.errors[name] = _explain(kind, res)
+    return found
 
 
-def _explain(error: Exception) -> str:
-    text = str(error) or error.__class__.__name__
-    return f"unreachable over SSH ({text.splitlines()[0][:120]})"
+def _facts(res: dict[str, Any]) -> dict[str, Any] | None:
+    # raw runs on a terminal: stderr may be mixed in, and lines end in \r\n.
+    for line in reversed(str(res.get("stdout", "")).splitlines()):
+        if line.strip().startswith("{"):
+            try:
+                found = json.loads(line)
+            except ValueError:
+                return None
+            return found if isinstance(found, dict) else None
+    return None
 
 
-def _explain_exit(stderr: str, sudo: bool) -> str:
-    if sudo and "password" in stderr.lower():
-        return "sudo asks for a password (passwordless sudo is required)"
-    if "python3" in stderr and "not found" in stderr:
+def _explain(kind: str, res: dict[str, Any]) -> str:
+    text = "\n".join(str(res.get(k) or "") for k in ("msg", "stdout", "stderr", "module_stdout"))
+    lowered = text.lower()
+    if kind == "runner_on_unreachable":
+        return f"unreachable over SSH ({_last(res.get('msg'))})"
+    if "password" in lowered and ("sudo" in lowered or "become" in lowered or "su:" in lowered):
+        return (
+            "privilege escalation asks for a password (give the user passwordless sudo, "
+            "or set ansible_become_password in a vault)"
+        )
+    if "python3" in lowered and "not found" in lowered:
         return "python3 is missing (install it: apt-get install python3)"
-    return f"the probe failed: {stderr.strip().splitlines()[-1][:120] if stderr.strip() else 'no output'}"
+    if not kind:
+        return "no answer (check ansible_host and the SSH settings)"
+    return f"the probe failed: {_last(text)}"
+
+
+def _last(text: Any) -> str:
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1][:160] if lines else "no output"

@@ -8,12 +8,20 @@ from rich.table import Table
 
 from kubeprimer.preflight.checks import CHECKS, Outcome, Status
 
+# The reason given for a host whose SSH host key was refused.
+REFUSED = "host key refused"
+
 _STYLE = {Status.PASS: "green", Status.NOTE: "yellow", Status.FAIL: "bold red"}
 
 
 def render(
-    console: Console, outcomes: dict[str, dict[str, Outcome]], unreachable: dict[str, str]
+    console: Console,
+    outcomes: dict[str, dict[str, Outcome]],
+    unreachable: dict[str, str],
+    refused: list[str] | None = None,
 ) -> None:
+    """The table, then one line per problem with its fix; ``refused`` holds the
+    sentences for hosts whose SSH host key was refused (they carry their own fix)."""
     # Light borders keep 11 checks and the host name inside an 80-column terminal.
     table = Table(title="Preflight", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("host")
@@ -31,9 +39,13 @@ def render(
         table.add_row(host, "[bold red]FAIL[/]", *("-" for _ in CHECKS))
     console.print(table)
 
+    for sentence in refused or []:
+        console.print(f"[bold red]✗[/] {sentence}")
     for host in sorted(unreachable):
+        if unreachable[host] == REFUSED:
+            continue
         console.print(
-            f"[bold red]✗[/] {host} ssh: {unreachable[host]}. Fix: check ansible_host, ansible_user and the SSH key, then retry."
+            f"[bold red]✗[/] {host} ssh: {unreachable[host]}. Fix: check ansible_host, ansible_user and the SSH settings, then retry."
         )
     for host in sorted(outcomes):
         for check, outcome in outcomes[host].items():

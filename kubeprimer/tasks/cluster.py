@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Exit
 
+from kubeprimer.ansible import EXIT_UNREACHABLE
 from kubeprimer.settings import resolve, setting
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
@@ -32,10 +33,17 @@ def check(c: Any, inventory: str | None = None, offline: bool = False, timeout: 
     console.print(f"Inventory {inv.path}: {len(inv.hosts)} hosts, no problems found.")
     if offline:
         return
-    facts, unreachable = remote.gather(inv, timeout=timeout)
-    outcomes = checks.evaluate(inv, facts)
-    report.render(console, outcomes, unreachable)
-    if not report.passed(outcomes, unreachable):
+    found = remote.gather(inv, timeout=timeout, runs_dir=resolve(setting(c, "runs_dir")))
+    for line in found.recorded:
+        console.print(line)
+    outcomes = checks.evaluate(inv, found.facts)
+    report.render(console, outcomes, found.errors, found.refused)
+    if found.unreachable:
+        raise Exit(
+            "Preflight could not reach every host: fix the items marked ✗ above and run cluster.check again.",
+            code=EXIT_UNREACHABLE,
+        )
+    if not report.passed(outcomes, found.errors):
         raise Exit(
             "Preflight failed: fix the items marked ✗ above and run cluster.check again.", code=1
         )

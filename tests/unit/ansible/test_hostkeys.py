@@ -1,0 +1,82 @@
+"""Host keys beside the inventory: the ssh options every run uses, the line for a key
+recorded on first contact and the sentence for a refused one."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from kubeprimer.ansible import hostkeys
+
+# What ssh (OpenSSH 9.2) printed, through Ansible, for a lab node whose key was replaced.
+CHANGED = """Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @
+@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!
+Offending ED25519 key in /site/inv/known_hosts:2
+  remove with:
+  ssh-keygen -f "/site/inv/known_hosts" -R "{entry}"
+Host key for {entry} has changed and you have requested strict checking.
+Host key verification failed."""
+KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIEcf1x8KLoWEdRthWUkHbAkzOHS8s+Lc0eelphFGI9H/"
+
+
+def test_known_hosts_lies_beside_the_inventory(tmp_path: Path) -> None:
+    assert hostkeys.known_hosts(tmp_path / "hosts.yml") == tmp_path.resolve() / "known_hosts"
+    assert hostkeys.known_hosts(tmp_path) == tmp_path.resolve() / "known_hosts"
+
+
+def test_ssh_args_check_keys_against_that_file_and_hand_it_to_a_bastion(tmp_path: Path) -> None:
+    args = shlex.split(hostkeys.ssh_args(tmp_path / "hosts.yml", tmp_path / "runs"))
+    known = tmp_path.resolve() / "known_hosts"
+    assert args[:4] == [
+        "-o",
+        f"UserKnownHostsFile={known}",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+    ]
+    assert "StrictHostKeyChecking=no" not in args and "UserKnownHostsFile=/dev/null" not in args
+    config = Path(args[args.index("-F") + 1]).read_text()
+    assert f'UserKnownHostsFile "{known}"' in config
+    assert "StrictHostKeyChecking accept-new" in config
+    # The user's and the system's own settings still apply after ours.
+    assert config.index("StrictHostKeyChecking") < config.index("Include ~/.ssh/config")
+
+
+def test_a_refused_key_names_the_host_and_the_command_that_accepts_a_new_one(
+    tmp_path: Path,
+) -> None:
+    refusals = hostkeys.Refusals(tmp_path / "known_hosts", {"10.1.0.12": "w1"})
+    refusals.note(
+        {
+            "event": "runner_on_unreachable",
+            "event_data": {"host": "w1", "res": {"msg": CHANGED.format(entry="10.1.0.12")}},
+        }
+    )
+    refusals.note(
+        {
+            "event": "runner_on_unreachable",
+            "event_data": {"host": "w2", "res": {"msg": "ssh: connect to host: No route to host"}},
+        }
+    )
+    [sentence] = refusals.sentences()
+    assert sentence.startswith("The SSH host key of w1 (10.1.0.12) differs")
+    assert f"`ssh-keygen -R 10.1.0.12 -f {tmp_path / 'known_hosts'}`" in sentence
+
+
+def test_a_refused_bastion_key_is_named_as_the_bastion(tmp_path: Path) -> None:
+    message = CHANGED.format(entry="[10.1.0.5]:2222")
+    sentence = hostkeys.sentence("w1", message, tmp_path / "known_hosts", {"10.1.0.12": "w1"})
+    assert "The SSH host key of [10.1.0.5]:2222, on the way to w1, differs" in sentence
+    assert "ssh-keygen -R '[10.1.0.5]:2222'" in sentence
+
+
+def test_first_contact_is_reported_with_the_fingerprint(tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text(f"10.1.0.11 ssh-ed25519 {KEY}\n")
+    before = hostkeys.entries(known)
+    with known.open("a") as handle:
+        handle.write(f"10.1.0.12 ssh-ed25519 {KEY}\n")
+    [line] = hostkeys.recorded_lines(known, before, {"10.1.0.12": "w1"})
+    assert line.startswith("Recorded the SSH host key of w1 (10.1.0.12) in")
+    assert "SHA256:T5JFl9WvMvtUTM1CQfzjRDZZ5RI66HQ3BGT1aAoQKd8" in line
