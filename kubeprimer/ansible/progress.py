@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from kubeprimer import redact
+
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -39,6 +41,8 @@ class Progress:
     _task: str = ""
 
     def handle(self, event: dict[str, Any]) -> bool:
+        # Masked in place: ansible-runner writes this same dict to the run's folder.
+        redact.data(event)
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         if kind == "playbook_on_play_start":

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from kubeprimer import redact
 from kubeprimer.ansible import hostkeys
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.errors import UserError
@@ -94,6 +95,7 @@ def run_playbook(
         quiet=True,
     )
     forget_environment(log_dir)
+    redact.folder(log_dir)
     for line in hostkeys.recorded_lines(known, before, names):
         console.print(line)
     if progress.stats:
@@ -135,7 +137,7 @@ def forget_environment(log_dir: Path) -> None:
 
 def _last_line(stream: Any) -> str:
     lines = [line.strip() for line in stream.read().splitlines() if line.strip()] if stream else []
-    return lines[-1] if lines else "no output"
+    return redact.text(lines[-1]) if lines else "no output"
 
 
 def new_run_dir(runs_dir: Path, name: str) -> Path:

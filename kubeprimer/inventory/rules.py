@@ -13,6 +13,7 @@ from itertools import combinations
 from typing import Any
 from urllib.parse import urlsplit
 
+from kubeprimer import redact
 from kubeprimer.inventory.command_values import kernel_modules
 from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.yamlfile import Vaulted
@@ -213,7 +214,8 @@ def proxies(inv: Inventory) -> Iterator[str]:
             continue
         parts = urlsplit(str(value))
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            yield f"{setting} {value!r} is not a proxy URL; write it as http://HOST:PORT."
+            shown = redact.url(str(value))
+            yield f"{setting} {shown!r} is not a proxy URL; write it as http://HOST:PORT."
     if not isinstance(inv.settings.get("proxy_no_proxy", []), list):
         yield "proxy_no_proxy must be a list of hosts, domains or CIDRs."
 
@@ -237,4 +239,5 @@ def problems(inv: Inventory) -> list[str]:
     found = list(inv.load_problems)
     for rule in RULES:
         found.extend(rule(inv))
-    return found
+    # A rule that quotes a value back must not print a URL's password.
+    return [redact.text(p) for p in found]
