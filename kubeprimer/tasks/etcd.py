@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke import Collection
+from invoke import Collection, Exit
 
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
@@ -22,6 +22,10 @@ def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
     inv = load_inventory(c, inventory)
     settings.check(inv)
     play_on(c, playbook, inv, **options)
+
+
+def _inventory_option(inventory: str | None) -> str:
+    return f" -i {inventory}" if inventory else ""
 
 
 @contextmanager
@@ -145,15 +149,26 @@ def restore(
     inv = load_inventory(c, inventory)
     settings.check(inv)
     confirm_restore(chosen, yes)
-    play_on(
-        c,
-        "etcd-restore.yml",
-        inv,
-        extravars={"etcd_restore_snapshot": chosen, "etcd_restore_confirm": chosen},
-    )
+    try:
+        play_on(
+            c,
+            "etcd-restore.yml",
+            inv,
+            extravars={"etcd_restore_snapshot": chosen, "etcd_restore_confirm": chosen},
+        )
+    except Exit as stopped:
+        # Every step can be run again: a second run finishes what the first one began.
+        raise Exit(
+            f"{stopped.message} Nothing is lost: old data stays on each member and the backup "
+            f"stays staged. Fix the cause shown above, then run "
+            f"'invoke etcd.restore --snapshot {chosen} --yes{_inventory_option(inventory)}' "
+            "again to finish the restore.",
+            code=stopped.code,
+        ) from None
     _console().print(
-        f"etcd is restored from backup {chosen}. The old data directories are kept as "
-        "<data dir>.before-restore-<time> on each member: remove them once the cluster is fine."
+        f"etcd is restored from backup {chosen}. The old data is kept in "
+        "<data dir>/.kubeprimer-before-restore-<time> on each member: remove it once the "
+        "cluster is fine."
     )
 
 

@@ -2,12 +2,15 @@
 
 The playbook drives the order across the cluster (fetch everywhere, stop the API
 servers and etcd, restore every member, start, check); this module is the part
-that runs on each member. The old data directory is kept aside, never deleted.
+that runs on each member. The old data is kept aside inside the data directory (which
+may be a mount point), never deleted, and the backup stays staged until the restored
+cluster is checked: a restore that stopped part-way is finished by running it again.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -23,12 +26,19 @@ from .etcd import Etcd
 from .fetch import fetch
 from .restic import Repository
 from .run import BAD_INPUT, AgentError
+from .swap import Swap
 
 MARKER_PREFIX = "/kubeprimer/restore/"
+STAGED_NAME = "staged.json"
 
 
 def restore_dir(config: Config) -> Path:
     return config.state_dir / "restore"
+
+
+def _journal(config: Config, data_dir: Path) -> Path:
+    """The swap journal of one data directory, removed with the staged backup at the end."""
+    return restore_dir(config) / f"swap-{hashlib.sha256(bytes(data_dir)).hexdigest()[:16]}.json"
 
 
 def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
@@ -37,9 +47,15 @@ def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
         raise AgentError("give the backup ID to restore (see 'invoke etcd.list').", BAD_INPUT)
     repo = Repository(config)
     snapshot = repo.find(snapshot_id)
-    manifest = fetch(config, repo, snapshot, restore_dir(config))
+    # Fetched aside first: a failed fetch leaves an earlier staged copy (and the journal
+    # of a restore that stopped part-way) as they were.
+    fetching, fetched = restore_dir(config) / "fetching", restore_dir(config) / "fetched"
+    manifest = fetch(config, repo, snapshot, fetching)
+    shutil.rmtree(fetched, ignore_errors=True)
+    fetching.rename(fetched)
+    manifest["file"] = str(fetched / Path(manifest["file"]).relative_to(fetching))
     manifest["id"] = snapshot.id
-    (restore_dir(config) / "staged.json").write_text(json.dumps(manifest) + "\n")
+    (restore_dir(config) / STAGED_NAME).write_text(json.dumps(manifest) + "\n")
     return {
         "id": snapshot.id,
         "short_id": snapshot.short_id,
@@ -50,7 +66,7 @@ def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
 
 def _staged(config: Config, snapshot_id: str) -> dict[str, Any]:
     try:
-        manifest: dict[str, Any] = json.loads((restore_dir(config) / "staged.json").read_text())
+        manifest: dict[str, Any] = json.loads((restore_dir(config) / STAGED_NAME).read_text())
     except OSError:
         raise AgentError("no backup is staged on this member; run the stage step first.") from None
     if not manifest["id"].startswith(snapshot_id):
@@ -126,7 +142,7 @@ def _etcd_running(data_dir: Path) -> bool:
 
 
 def restore_member(config: Config, snapshot_id: str, token: str, name: str = "") -> dict[str, Any]:
-    """Replace this member's data directory with the staged backup."""
+    """Replace this member's data with the staged backup; a re-run finishes a broken one."""
     manifest = _staged(config, snapshot_id)
     member = this_member(manifest, name or config.member_name)
     data_dir = config.data_dir
@@ -134,34 +150,63 @@ def restore_member(config: Config, snapshot_id: str, token: str, name: str = "")
         raise AgentError(f"etcd is still running on {data_dir}; stop it before restoring.")
     etcd = Etcd(config)
     bump = etcd.supports_bump()
-    initial = ",".join(f"{m['name']}={m['peer_urls'][0]}" for m in manifest["members"])
-    fresh = data_dir.with_name(data_dir.name + ".restoring")
-    shutil.rmtree(fresh, ignore_errors=True)
-    etcd.restore(
-        Path(manifest["file"]),
-        fresh,
-        name=member["name"],
-        initial_cluster=initial,
-        peer_urls=member["peer_urls"][0],
-        token=token,
-        bump=bump,
-    )
-    uid, gid = _owner(config, data_dir)
-    for root, dirs, files in os.walk(fresh):
-        for entry in [root, *(os.path.join(root, n) for n in dirs + files)]:
-            os.chown(entry, uid, gid)
-    os.chmod(fresh, 0o700)
-    # The staged copy is no longer needed here; its manifest stays for the last check.
-    Path(manifest["file"]).unlink(missing_ok=True)
-    kept = ""
-    if data_dir.exists():
-        kept = f"{data_dir}.before-restore-{time.strftime('%Y%m%d%H%M%S')}"
-        data_dir.rename(kept)
-    fresh.rename(data_dir)
+    swap = Swap(data_dir, _journal(config, data_dir))
+    state = swap.load(manifest["id"])
+    if state.get("state") == "swapped" and state.get("token") == token:
+        return _result(member, data_dir, state["kept"], bump, manifest)
+    try:
+        if not (
+            state.get("state") == "ready" and state.get("token") == token and swap.fresh_ready()
+        ):
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.rmtree(swap.fresh, ignore_errors=True)
+            initial = ",".join(f"{m['name']}={m['peer_urls'][0]}" for m in manifest["members"])
+            etcd.restore(
+                Path(manifest["file"]),
+                swap.fresh,
+                name=member["name"],
+                initial_cluster=initial,
+                peer_urls=member["peer_urls"][0],
+                token=token,
+                bump=bump,
+            )
+            uid, gid = _owner(config, data_dir)
+            for entry in [str(data_dir), *_tree(swap.fresh)]:
+                os.chown(entry, uid, gid)
+            os.chmod(data_dir, 0o700)
+            # A swap that stopped part-way goes on into the same folder of old data.
+            kept = state.get("kept") if state.get("state") == "ready" else None
+            state = swap.save(manifest["id"], token, "ready", kept or swap.new_kept())
+        swap.run(Path(state["kept"]))
+        state = swap.save(manifest["id"], token, "swapped", state["kept"])
+    except (AgentError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        where = getattr(error, "filename", None) or ""
+        kept_now = state.get("kept") or "the data directory itself"
+        raise AgentError(
+            f"the restore of {data_dir} stopped part-way ({reason}{': ' + str(where) if where else ''}); "
+            f"nothing is lost: the old data is in {kept_now} and backup {snapshot_id} stays "
+            f"staged; fix that and run 'invoke etcd.restore --snapshot {snapshot_id} --yes' "
+            "again to finish the restore."
+        ) from None
+    return _result(member, data_dir, state["kept"], bump, manifest)
+
+
+def _tree(root: Path) -> list[str]:
+    return [
+        entry
+        for folder, dirs, files in os.walk(root)
+        for entry in [folder, *(os.path.join(folder, n) for n in dirs + files)]
+    ]
+
+
+def _result(
+    member: dict[str, Any], data_dir: Path, kept: str, bump: bool, manifest: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "member": member["name"],
         "data_dir": str(data_dir),
-        "kept": kept,
+        "kept": kept if Path(kept).is_dir() else "",
         "bumped": bump,
         "revision": manifest["revision"],
     }

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from .cluster import Cluster
@@ -49,3 +56,81 @@ def test_backup_destroy_restore_brings_back_the_known_keys(cluster: Cluster, age
     assert cluster.revision() > before
     members = cluster.ctl("member", "list")
     assert len(members.strip().splitlines()) == 3
+
+
+def _mount_tmpfs_holding(data_dir: Path) -> None:
+    """Make the data directory a mount point (as a disk of its own is) with its data in it."""
+    aside = data_dir.with_name("aside")
+    shutil.move(data_dir, aside)
+    data_dir.mkdir(mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", str(data_dir)], check=True)
+    for entry in aside.iterdir():
+        shutil.move(entry, data_dir / entry.name)
+    aside.rmdir()
+
+
+def _restore_all(agent: Agent, cluster: Cluster, short_id: str, token: str) -> list[Any]:
+    return [
+        agent.run(
+            "restore-member",
+            "--snapshot",
+            short_id,
+            "--token",
+            token,
+            "--name",
+            member.name,
+            data_dir=str(member.data_dir),
+        )
+        for member in cluster.members
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_restore_onto_mount_points_finishes_after_a_failure_part_way(
+    cluster: Cluster, agent: Agent
+) -> None:
+    for i in range(20):
+        cluster.put(f"/registry/known/{i}", f"value-{i}")
+    stored = agent.ok("backup")
+    cluster.put("/registry/later", "after the backup")
+    cluster.stop_all()
+    mounts = [m.data_dir for m in cluster.members]
+    pinned = cluster.members[1].data_dir / "pinned"
+    try:
+        for data_dir in mounts:
+            _mount_tmpfs_holding(data_dir)
+        agent.ok("stage-restore", "--snapshot", stored["short_id"])
+        # A file the swap cannot move stops the second member's restore part-way.
+        pinned.touch()
+        subprocess.run(["chattr", "+i", str(pinned)], check=True)
+
+        first = _restore_all(agent, cluster, stored["short_id"], "restore-try-1")
+
+        assert [d.returncode for d in first] == [0, 1, 0], first[1].stderr
+        message = first[1].stderr
+        assert "stopped part-way" in message and "nothing is lost" in message
+        suggested = f"invoke etcd.restore --snapshot {stored['short_id']} --yes"
+        assert f"run '{suggested}' again to finish the restore" in message
+        assert "Traceback" not in message
+        old = cluster.members[1].data_dir
+        assert [p.name for p in old.glob(".kubeprimer-before-restore-*/member")] == ["member"]
+        staged = json.loads((agent.root / "state" / "restore" / "staged.json").read_text())
+        assert Path(staged["file"]).is_file()
+
+        # What the suggested command does again: stage, then restore every member.
+        subprocess.run(["chattr", "-i", str(pinned)], check=True)
+        agent.ok("stage-restore", "--snapshot", stored["short_id"])
+        second = _restore_all(agent, cluster, stored["short_id"], "restore-try-2")
+        assert [d.returncode for d in second] == [0, 0, 0], [d.stderr for d in second]
+        cluster.start_all()
+        agent.ok("finish-restore", "--snapshot", stored["short_id"], "--token", "restore-try-2")
+
+        assert cluster.get("/registry/known/7") == "value-7"
+        assert cluster.get("/registry/later") is None
+        assert all(os.path.ismount(d) for d in mounts)
+        assert not (agent.root / "state" / "restore").exists()
+    finally:
+        cluster.stop_all()
+        subprocess.run(["chattr", "-i", str(pinned)], check=False, capture_output=True)
+        for data_dir in mounts:
+            subprocess.run(["umount", str(data_dir)], check=False, capture_output=True)
