@@ -32,6 +32,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,10 +213,16 @@ def _is_ip(text: str) -> bool:
 
 
 # -- the cluster --------------------------------------------------------------------------
+class Conflict(Exception):
+    """The object changed since it was read (another approver, or a replaced request)."""
+
+
 def _kubectl(base: list[str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         [*base, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
     )
+    if done.returncode != 0 and "(Conflict)" in done.stderr:
+        raise Conflict(done.stderr.strip())
     if done.returncode != 0:
         raise SystemExit(f"kubectl {args[0]} failed: {done.stderr.strip()}")
     return done.stdout
@@ -259,7 +266,12 @@ def run(base: list[str], nodes: dict[str, list[str]]) -> dict[str, Any]:
         except (Refused, ValueError, UnicodeDecodeError) as reason:
             refused[name] = str(reason)
             continue
-        _approve(base, csr, node)
+        try:
+            _approve(base, csr, node)
+        except Conflict:
+            # Every control plane runs an approver: another one may have just decided.
+            refused[name] = "changed while it was checked; looked at again next time"
+            continue
         approved.append(name)
         served.add(node)
     return {"approved": approved, "refused": refused, "nodes": sorted(served)}
@@ -270,13 +282,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", required=True, help="kubeconfig allowed to approve")
     parser.add_argument("--nodes", required=True, help="JSON file: node name -> its names")
     parser.add_argument("--kubectl", default="kubectl", help="kubectl to run")
+    parser.add_argument(
+        "--wait-for", default="", help="comma-separated nodes whose requests must be approved"
+    )
+    parser.add_argument("--timeout", type=int, default=180, help="seconds to wait for them")
+    parser.add_argument("--interval", type=int, default=5, help="seconds between looks")
     options = parser.parse_args(argv)
     with open(options.nodes, encoding="utf-8") as handle:
         nodes = {str(k): [str(n) for n in v] for k, v in json.load(handle).items()}
-    summary = run([options.kubectl, f"--kubeconfig={options.kubeconfig}"], nodes)
+    wanted = [n for n in options.wait_for.split(",") if n]
+    deadline = time.monotonic() + options.timeout
+    approved: list[str] = []
+    while True:
+        summary = run([options.kubectl, f"--kubeconfig={options.kubeconfig}"], nodes)
+        approved += summary["approved"]
+        missing = [n for n in wanted if n not in summary["nodes"]]
+        if not missing or time.monotonic() >= deadline:
+            break
+        time.sleep(options.interval)
+    summary["approved"] = approved
     for name, reason in summary["refused"].items():
         print(f"left pending: {name}: {reason}", file=sys.stderr)
     print(json.dumps(summary, sort_keys=True))
+    if missing:
+        print(
+            f"No serving certificate request of {', '.join(missing)} could be approved in "
+            f"{options.timeout} s: check that kubelet runs there and read the requests left "
+            "pending above.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -145,9 +145,11 @@ def api(tmp_path: Path) -> Iterator[tuple[FakeKubeApi, Path]]:
         yield double, kubeconfig
 
 
-def approve(kubeconfig: Path, tmp_path: Path) -> tuple[dict[str, Any], str]:
+def approve(
+    kubeconfig: Path, tmp_path: Path, *extra: str, rc: int = 0
+) -> tuple[dict[str, Any], str]:
     nodes = tmp_path / "nodes.json"
-    nodes.write_text(json.dumps(NODES))
+    nodes.write_text(json.dumps({**NODES, "w2": ["w2", "10.0.0.22"]}))
     done = subprocess.run(
         [
             sys.executable,
@@ -155,13 +157,14 @@ def approve(kubeconfig: Path, tmp_path: Path) -> tuple[dict[str, Any], str]:
             f"--kubeconfig={kubeconfig}",
             f"--nodes={nodes}",
             f"--kubectl={KUBECTL}",
+            *extra,
         ],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == rc, done.stderr
     summary: dict[str, Any] = json.loads(done.stdout)
     return summary, done.stderr
 
@@ -176,7 +179,7 @@ def test_approves_only_nodes_asking_for_their_own_names(
     api: tuple[FakeKubeApi, Path], tmp_path: Path
 ) -> None:
     double, kubeconfig = api
-    summary, log = approve(kubeconfig, tmp_path)
+    summary, log = approve(kubeconfig, tmp_path, "--wait-for=cp1,w1")
     assert sorted(summary["approved"]) == sorted(GOOD)
     assert summary["nodes"] == ["cp1", "w1"]
     for name in GOOD:
@@ -211,3 +214,17 @@ def test_a_request_replaced_after_the_check_is_not_approved(
     with pytest.raises(Exception, match="Precondition failed"):
         double.approval(kind, "csr-cp1", checked)
     assert decision(double, "csr-cp1") == []
+
+
+def test_waiting_for_a_node_without_an_approvable_request_fails_with_a_sentence(
+    api: tuple[FakeKubeApi, Path], tmp_path: Path
+) -> None:
+    _, kubeconfig = api
+    summary, log = approve(
+        kubeconfig, tmp_path, "--wait-for=w1,w2", "--timeout=2", "--interval=1", rc=1
+    )
+    assert summary["nodes"] == ["cp1", "w1"]
+    assert log.strip().splitlines()[-1] == (
+        "No serving certificate request of w2 could be approved in 2 s: check that kubelet "
+        "runs there and read the requests left pending above."
+    )
