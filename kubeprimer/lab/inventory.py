@@ -17,6 +17,8 @@ from kubeprimer.lab.plan import LabPlan
 from kubeprimer.paths import INVENTORIES
 
 GROUPS = ("kube_control_plane", "etcd", "kube_node")
+# Beside the inventory, where every kubeprimer run checks host keys (kubeprimer.ansible.hostkeys).
+KNOWN_HOSTS = "known_hosts"
 HEADER = "# Written by `invoke lab.up`; `invoke lab.down` removes it. Do not edit.\n"
 
 
@@ -70,8 +72,13 @@ def _dump(data: dict[str, Any]) -> str:
     return HEADER + "---\n" + text
 
 
-def write(directory: Path, plan: LabPlan, key: Path) -> Path:
+def write(directory: Path, plan: LabPlan, key: Path, known_hosts: Path | None = None) -> Path:
+    """hosts.yml, group_vars/all.yml, and the nodes' host keys in the known_hosts file
+    kubeprimer checks them against (copied from the lab's own), so no run of the lab
+    ever trusts a key on first use."""
     (directory / "group_vars").mkdir(parents=True, exist_ok=True)
+    if known_hosts is not None:
+        (directory / KNOWN_HOSTS).write_text(known_hosts.read_text())
     (directory / "group_vars" / "all.yml").write_text(_dump(group_vars(plan, key)))
     path = directory / "hosts.yml"
     path.write_text(_dump(hosts(plan)))
@@ -82,6 +89,9 @@ def remove(directory: Path) -> None:
     """Only what ``write`` made: a user's own files beside it are left alone."""
     (directory / "hosts.yml").unlink(missing_ok=True)
     (directory / "group_vars" / "all.yml").unlink(missing_ok=True)
+    # ssh-keygen -R leaves the previous file beside it as .old.
+    for name in (KNOWN_HOSTS, f"{KNOWN_HOSTS}.old"):
+        (directory / name).unlink(missing_ok=True)
     for d in (directory / "group_vars", directory):
         if d.is_dir() and not any(d.iterdir()):
             shutil.rmtree(d)

@@ -177,7 +177,7 @@ def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv
             started[n] = node.start(dirs, lab, n)
     dirs.known_hosts.write_text("".join(node.host_key_line(dirs, n) for n in lab.nodes))
     node.wait_booted(dirs, started, cfg.boot_timeout)
-    inventory.write(inv, lab, dirs.key)
+    inventory.write(inv, lab, dirs.key, dirs.known_hosts)
 
 
 def down(cfg: LabConfig, name: str) -> bool:
