@@ -69,10 +69,12 @@ def check_os(host: Host, facts: Facts, _all: dict[str, Facts], _inv: Inventory) 
 
 
 def check_privilege(host: Host, facts: Facts, _all: dict[str, Facts], _inv: Inventory) -> Outcome:
+    method = str(host.vars.get("ansible_become_method") or "sudo")
     if facts["euid"] == 0:
-        return ok("root" if host.user in (None, "root") else f"{host.user} via sudo")
+        return ok("root" if host.user in (None, "root") else f"{host.user} via {method}")
     return fail(
-        "commands do not run as root", f"Give {host.user} passwordless sudo, or connect as root."
+        f"commands do not run as root (ansible_become_method {method})",
+        f"Give {host.user} passwordless sudo (or set ansible_become_password in a vault), or connect as root.",
     )
 
 

@@ -19,7 +19,7 @@ from kubeprimer.preflight.checks import Status
 pytestmark = pytest.mark.integration
 
 
-def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).with_name("invoke")), *args]
     return subprocess.run(
         command,
@@ -27,7 +27,7 @@ def invoke(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "160", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        env={"COLUMNS": "160", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(env or {})},
     )
 
 
