@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from kubeprimer.errors import UserError
+from kubeprimer.lab import inventory as lab_inventory
 from kubeprimer.lab import lifecycle
 from kubeprimer.lab.config import LabConfig
 
@@ -59,6 +60,9 @@ def create(
             inventory_dir=inventory_dir,
             hostnames=platforms,
         )
+    # The scenario checks host keys (.config/molecule/config.yml) against the lab's.
+    inventory_dir.mkdir(parents=True, exist_ok=True)
+    (inventory_dir / lab_inventory.KNOWN_HOSTS).write_text(status.known_hosts.read_text())
     instances = [
         {
             "instance": platform,
