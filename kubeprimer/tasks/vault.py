@@ -89,7 +89,10 @@ def init(
     pgp_keys: str | None = None,
     age_recipients: str | None = None,
 ) -> None:
-    """Initialise and unseal a new server; keys go to operators, root is revoked."""
+    """Initialise and unseal a new server; keys go to operators, root is revoked.
+
+    After a failure, the same command with the same --out finishes the steps left.
+    """
     from kubeprimer.vault.init import Protection, initialise
 
     protection = Protection(
@@ -103,19 +106,13 @@ def init(
     _say(f"Initialised {endpoints[0].address}.")
     all_open = _report(result.members)
     for path in result.files:
-        _say(f"  wrote {path} (mode 0600)")
+        _say(f"  {path} (mode 0600)")
     if result.plaintext_keys:
         _say("")
         _say("!" * 78)
         _say(f"!! The unseal keys are in {result.files[0]} IN PLAIN TEXT.")
         _say("!! Move them off this machine NOW: one key to each operator, then delete the file.")
         _say("!" * 78)
-    if not result.root_revoked:
-        raise Exit(
-            "error: the initial root token could not be revoked; once the server is unsealed, "
-            "find it with `bao list auth/token/accessors` and revoke it.",
-            code=1,
-        )
     _say("The initial root token is revoked; use the admin token file for vault.plan/apply.")
     if not all_open:
         raise Exit("error: some members are still sealed: run `invoke vault.unseal`.", code=1)

@@ -10,6 +10,8 @@ happened in between. A new root token, when one is ever needed, comes from
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +20,22 @@ from typing import Any
 
 from kubeprimer.errors import UserError, raise_if
 from kubeprimer.vault import keys as keystore
-from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
+from kubeprimer.vault.connect import (
+    Endpoint,
+    check_private,
+    raw_client,
+    read_text,
+    seal_status,
+    unreachable,
+)
+from kubeprimer.vault.partial import PartlyDone
 from kubeprimer.vault.reserved import ADMIN_POLICY
 from kubeprimer.vault.unseal import MemberStatus, unseal_all, wait_active
 
 ADMIN_TOKEN_FILE = "admin-token"
 PLAIN_KEYS_FILE = "unseal-keys"
+# Init's result until the root token is revoked; a re-run finishes from it.
+PENDING_FILE = "init-pending.json"
 # What `vault.plan/apply` and the Kubernetes wiring need, and no more: no rekey, no raft
 # peer removal. KV v2 mounts may sit one or two segments deep. A new root token needs
 # this token AND a quorum of unseal keys (sys/generate-root-token): two separate parties.
@@ -97,8 +109,8 @@ def check_request(shares: int, threshold: int, protection: Protection, out_dir: 
         )
     for path in protection.pgp_keys:
         keystore.pgp_public_key_b64(path)
-    if protection.age_recipients:
-        keystore.age_binary()
+    if protection.age_recipients and not protection.pgp_keys and count == shares:
+        keystore.check_age_recipients(protection.age_recipients)
     if not out_dir.is_dir():
         if not out_dir.parent.is_dir():
             problems.append(
@@ -122,7 +134,7 @@ def output_names(shares: int, protection: Protection) -> list[str]:
         names = [f"unseal-key-{i}.age" for i in range(1, shares + 1)]
     else:
         names = [PLAIN_KEYS_FILE]
-    return [*names, ADMIN_TOKEN_FILE]
+    return [*names, ADMIN_TOKEN_FILE, PENDING_FILE]
 
 
 PLAIN_HEADER = """\
@@ -132,30 +144,54 @@ PLAIN_HEADER = """\
 """
 
 
-def store_keys(
-    out_dir: Path, shares: int, threshold: int, protection: Protection, keys_b64: Sequence[str]
-) -> list[Path]:
-    """Write the key shares as the protection says; returns the files written."""
-    written = []
+def key_files(threshold: int, protection: Protection, keys_b64: Sequence[str]) -> dict[str, str]:
+    """Each key file's name and text, made in memory; age encrypts here, PGP did on the server."""
     if protection.pgp_keys:
-        # The server encrypted each share; decrypt with `base64 -d FILE | gpg --decrypt`.
-        for i, blob in enumerate(keys_b64, 1):
-            path = out_dir / f"unseal-key-{i}.gpg.b64"
-            keystore.write_private(path, blob + "\n")
-            written.append(path)
-    elif protection.age_recipients:
+        # Decrypt with `base64 -d FILE | gpg --decrypt`.
+        return {f"unseal-key-{i}.gpg.b64": blob + "\n" for i, blob in enumerate(keys_b64, 1)}
+    plain = {PLAIN_KEYS_FILE: PLAIN_HEADER.format(threshold=threshold) + "\n".join(keys_b64) + "\n"}
+    if protection.age_recipients:
         recipients = keystore.age_recipients(protection.age_recipients)
-        for i, (recipient, key) in enumerate(zip(recipients, keys_b64, strict=True), 1):
-            path = out_dir / f"unseal-key-{i}.age"
-            keystore.write_private(path, keystore.age_encrypt(recipient, key + "\n"))
-            written.append(path)
-    else:
-        path = out_dir / PLAIN_KEYS_FILE
-        keystore.write_private(
-            path, PLAIN_HEADER.format(threshold=threshold) + "\n".join(keys_b64) + "\n"
-        )
-        written.append(path)
-    return written
+        try:
+            return {
+                f"unseal-key-{i}.age": keystore.age_encrypt(recipient, key + "\n")
+                for i, (recipient, key) in enumerate(zip(recipients, keys_b64, strict=True), 1)
+            }
+        except UserError:
+            # The recipients were tried before init; should age fail now, the server is
+            # initialised already, and shares in a 0600 file beat shares lost.
+            return plain
+    return plain
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What init made, kept on disk (0600) from the moment the server answers until the
+    root token is revoked, so that a failure at any later step loses nothing."""
+
+    address: str
+    threshold: int
+    shamir: bool
+    root_token: str = field(repr=False)
+    files: dict[str, str] = field(repr=False)
+
+    def write(self, path: Path) -> None:
+        keystore.write_private(path, json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def read(cls, path: Path, first: Endpoint) -> Pending:
+        check_private(path, "Unfinished init record")
+        try:
+            pending = cls(**json.loads(read_text(path, "Unfinished init record")))
+        except (ValueError, TypeError):
+            raise UserError(
+                f"{path} is not the record `invoke vault.init` writes; restore it from a backup."
+            ) from None
+        if pending.address != first.address:
+            raise UserError(
+                f"{path} belongs to {pending.address}, not {first.address}: pass that --address."
+            )
+        return pending
 
 
 def initialise(
@@ -166,13 +202,19 @@ def initialise(
     out_dir: Path,
     prompt_keys: KeyPrompt,
 ) -> InitResult:
-    """Initialise the first member, unseal all, make an admin token, then revoke root."""
+    """Initialise the first member, unseal all, make an admin token, then revoke root.
+
+    Run again with the same `out_dir` after a failure, it finishes what is left.
+    """
     import hvac.exceptions
     import requests
 
     first = endpoints[0]
     status = seal_status(first)
+    record = out_dir / PENDING_FILE
     if status.get("initialized"):
+        if record.is_file():
+            return _finish(endpoints, out_dir, Pending.read(record, first), [], prompt_keys)
         raise UserError(
             f"The server at {first.address} is already initialised; nothing was changed."
         )
@@ -199,30 +241,86 @@ def initialise(
         ) from None
     except requests.exceptions.RequestException as error:
         raise unreachable(first, error) from None
-    key_field = "keys_base64" if shamir else "recovery_keys_base64"
-    result = InitResult(plaintext_keys=not protection.pgp_keys and not protection.age_recipients)
-    result.files = store_keys(out_dir, shares, threshold, protection, reply[key_field])
-    root = reply["root_token"]
+    shares_b64 = reply["keys_base64" if shamir else "recovery_keys_base64"]
+    pending = Pending(
+        first.address,
+        threshold,
+        shamir,
+        reply["root_token"],
+        key_files(threshold, protection, shares_b64),
+    )
+    pending.write(record)
+    plain = [] if protection.pgp_keys or not shamir else list(shares_b64)
+    return _finish(endpoints, out_dir, pending, plain, prompt_keys)
+
+
+def _finish(
+    endpoints: Sequence[Endpoint],
+    out_dir: Path,
+    pending: Pending,
+    keys: list[str],
+    prompt_keys: KeyPrompt,
+) -> InitResult:
+    """Every step after init that is not done yet; the record goes once root is revoked."""
+    import hvac.exceptions
+    import requests
+
+    first, record = endpoints[0], out_dir / PENDING_FILE
+    result = InitResult(plaintext_keys=PLAIN_KEYS_FILE in pending.files)
+    token_path = out_dir / ADMIN_TOKEN_FILE
     try:
-        if shamir:
-            plain = [] if protection.pgp_keys else list(reply["keys_base64"])
-            result.members = unseal_all(endpoints, plain or prompt_keys(threshold))
-            failed = [m for m in result.members if m.sealed]
-            if failed and failed[0].address == first.address:
-                raise UserError(
-                    f"{first.address} is still sealed ({failed[0].error}); run `invoke vault.unseal`."
-                )
-        client = wait_active(first, root)
-        token_path = out_dir / ADMIN_TOKEN_FILE
-        client.sys.create_or_update_acl_policy(name=ADMIN_POLICY, policy=ADMIN_POLICY_HCL)
-        admin = client.auth.token.create_orphan(
-            policies=[ADMIN_POLICY], period=ADMIN_TOKEN_PERIOD, display_name="kubeprimer-admin"
-        )
-        keystore.write_private(token_path, admin["auth"]["client_token"] + "\n")
+        for name, text in pending.files.items():
+            if not (out_dir / name).exists():
+                keystore.write_private(out_dir / name, text)
+            result.files.append(out_dir / name)
+        if pending.shamir:
+            result.members = _unseal(endpoints, pending, keys, prompt_keys)
+        if not token_path.exists():
+            client = wait_active(first, pending.root_token)
+            client.sys.create_or_update_acl_policy(name=ADMIN_POLICY, policy=ADMIN_POLICY_HCL)
+            admin = client.auth.token.create_orphan(
+                policies=[ADMIN_POLICY], period=ADMIN_TOKEN_PERIOD, display_name=ADMIN_POLICY
+            )
+            keystore.write_private(token_path, admin["auth"]["client_token"] + "\n")
         result.files.append(token_path)
-    finally:
-        result.root_revoked = revoke_root(first, root)
+    except (UserError, hvac.exceptions.VaultError, requests.exceptions.RequestException) as error:
+        raise _unfinished(first, record, _reason(error)) from None
+    result.root_revoked = revoke_root(first, pending.root_token)
+    if not result.root_revoked:
+        raise _unfinished(first, record, "the initial root token could not be revoked")
+    record.unlink()
     return result
+
+
+def _unseal(
+    endpoints: Sequence[Endpoint], pending: Pending, keys: list[str], prompt_keys: KeyPrompt
+) -> list[MemberStatus]:
+    first = endpoints[0]
+    if not keys and PLAIN_KEYS_FILE in pending.files:
+        keys = keystore.parse_keys(pending.files[PLAIN_KEYS_FILE])
+    if seal_status(first).get("sealed") and not keys:
+        keys = prompt_keys(pending.threshold)
+    # Init asks for a whole quorum: what an earlier, failed attempt entered is dropped.
+    members = unseal_all(endpoints, keys, reset=True)
+    failed = [m for m in members if m.sealed]
+    if failed and failed[0].address == first.address:
+        raise UserError(f"{first.address} is still sealed ({failed[0].error})")
+    return members
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UserError):
+        return error.messages[0].rstrip(".")
+    return " ".join(str(error).split(", on ")[0].split()).rstrip(".")
+
+
+def _unfinished(first: Endpoint, record: Path, reason: str) -> PartlyDone:
+    return PartlyDone(
+        f"{first.address} is initialised, but init stopped: {reason}.",
+        f"Nothing is lost: the key files and the root token are kept in {record} (mode 0600).",
+        f"Fix the cause and run `invoke vault.init --out {record.parent}` again: "
+        "it finishes the steps that are left.",
+    )
 
 
 def revoke_root(ep: Endpoint, root: str) -> bool:

@@ -8,48 +8,58 @@ set of keys is never overwritten.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from kubeprimer.errors import UserError
+from kubeprimer.vault import pgp
 from kubeprimer.vault.connect import check_private, read_text
-
-ARMOR_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
 
 def write_private(path: Path, text: str) -> None:
-    """Create a file only its owner can read; refuse to replace one that exists."""
+    """Create a file only its owner can read, whole or not at all; never replace one.
+
+    The text goes to a 0600 temporary file, is synced, then linked to its name: a crash
+    leaves either no file or the complete one, and link() refuses an existing name.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temp, path)
     except FileExistsError:
         raise UserError(f"{path} already exists: move it away first, it may hold keys.") from None
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    finally:
+        temp.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def pgp_public_key_b64(path: Path) -> str:
-    """The base64 of a binary public key, as Vault's init wants it; armored keys are unwrapped."""
+    """The base64 of a binary public key, as Vault's init wants it; armored keys are unwrapped.
+
+    The key is checked first: the server fails half-way through init on one it cannot
+    encrypt to.
+    """
     if not path.is_file():
         raise UserError(f"PGP public key {path} does not exist.")
     raw = path.read_bytes()
-    text = raw.decode("ascii", errors="replace")
-    if ARMOR_BEGIN in text:
-        body = text.split(ARMOR_BEGIN, 1)[1].split("-----END", 1)[0]
-        # Armor: header lines, a blank line, base64 lines, then "=XXXX" (the CRC24).
-        lines = [ln.strip() for ln in body.strip().splitlines()]
-        if "" in lines:
-            lines = lines[lines.index("") + 1 :]
-        lines = [ln for ln in lines if ln and not ln.startswith("=")]
-        try:
-            raw = base64.b64decode("".join(lines), validate=True)
-        except binascii.Error:
-            raise UserError(f"PGP public key {path} is not valid ASCII armor.") from None
-    if not raw or not raw[0] & 0x80:
-        raise UserError(f"{path} is not an OpenPGP public key (export it with `gpg --export`).")
+    try:
+        if pgp.ARMOR_BEGIN.encode() in raw:
+            raw = pgp.unarmor(raw.decode("ascii", errors="replace"))
+        pgp.check(raw)
+    except pgp.KeyProblem as problem:
+        raise UserError(f"PGP public key {path} {problem}.") from None
     return base64.b64encode(raw).decode()
 
 
@@ -74,6 +84,25 @@ def age_binary() -> str:
     found = shutil.which("age")
     if not found:
         raise UserError("The `age` command is missing: install the Debian package `age`.")
+    return found
+
+
+def check_age_recipients(path: Path) -> list[str]:
+    """The recipients, each tried by age itself: one it refuses must stop init before it starts."""
+    found = age_recipients(path)
+    for number, recipient in enumerate(found, 1):
+        done = subprocess.run(
+            [age_binary(), "--encrypt", "--recipient", recipient],
+            input=b"",
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            reason = done.stderr.decode(errors="replace").strip().splitlines()
+            raise UserError(
+                f"{path}: recipient {number} ({recipient[:24]}...) is not one age can encrypt to"
+                f" ({reason[0] if reason else 'no reason given'})."
+            )
     return found
 
 

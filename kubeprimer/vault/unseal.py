@@ -130,9 +130,9 @@ def unseal_all(
     endpoints: Sequence[Endpoint], keys: Sequence[str], reset: bool = False, say: Say = _quiet
 ) -> list[MemberStatus]:
     """Unseal each member in turn; a member that is down is reported, not fatal."""
-    if not keys:
-        raise UserError("No unseal keys were given.")
     statuses = {ep.address: reachable_status(ep) for ep in endpoints}
+    if not keys and any(s and s.get("sealed") for s in statuses.values()):
+        raise UserError("No unseal keys were given.")
     if not any(s for s in statuses.values()):
         raise UserError(
             "No member answers: are the servers running? (check --address or the inventory)"

@@ -8,6 +8,7 @@ printed, in the server's log or on any process's command line.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import stat
@@ -22,6 +23,7 @@ import pytest
 from kubeprimer.vault.connect import Endpoint
 from kubeprimer.vault.init import Protection, initialise
 from kubeprimer.vault.keys import parse_keys
+from kubeprimer.vault.partial import PartlyDone
 
 from .baoserver import BaoServer, TestCA, cli_env, kubeprimer, new_server
 
@@ -412,3 +414,104 @@ def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
     assert client(bao_server).sys.read_seal_status()["progress"] == 1
     assert unseal("--keys-file", held[2]).returncode == 0
     assert not client(bao_server).sys.read_seal_status()["sealed"]
+
+
+PGP_KEYS = Path(__file__).parents[2] / "unit" / "vault" / "pgp"
+
+
+@pytest.mark.skipif(
+    shutil.which("age-keygen") is None, reason="needs the Debian package age (scripts/setup)"
+)
+def test_operator_keys_the_server_cannot_use_are_refused_before_init(
+    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
+) -> None:
+    out = out_dir(tmp_path)
+    good = [age_identity(tmp_path, f"operator{i}")[1] for i in (1, 2)]
+    recipients = tmp_path / "recipients.txt"
+    # Passes for a recipient at a glance; age itself refuses it.
+    recipients.write_text("\n".join([*good, "age1" + "q" * 58]) + "\n")
+    encrypting = PGP_KEYS / "encrypting.asc"
+    mistyped = tmp_path / "mistyped.asc"
+    text = encrypting.read_text()
+    at = text.index("\n\n") + 20
+    mistyped.write_text(text[:at] + ("B" if text[at] == "A" else "A") + text[at + 1 :])
+    base = ["--address", bao_server.address, "--ca-cert", str(test_ca.ca_cert), "--out", str(out)]
+    cases = {
+        "recipient 3 (age1qqqqqqqqqqqqqqqqqqqq...) is not one age can encrypt to": [
+            "--age-recipients",
+            str(recipients),
+        ],
+        "sign-only.asc can only sign, not encrypt": [
+            "--pgp-keys",
+            f"{encrypting},{PGP_KEYS / 'sign-only.asc'},{encrypting}",
+        ],
+        "mistyped.asc fails its armor checksum": [
+            "--pgp-keys",
+            f"{encrypting},{mistyped},{encrypting}",
+        ],
+    }
+    for expected, extra in cases.items():
+        done = kubeprimer("vault.init", *base, "--key-shares", "3", "--key-threshold", "2", *extra)
+        assert done.returncode == 2, done.stderr
+        assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert not client(bao_server).sys.read_seal_status()["initialized"]
+        assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    shutil.which("gpg") is None, reason="needs the Debian package gnupg (scripts/setup)"
+)
+def test_a_failure_after_init_loses_nothing_and_a_rerun_finishes(
+    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
+) -> None:
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    public = []
+    for i in (1, 2):
+        gpg(home, "--quick-gen-key", f"op{i} <op{i}@example.test>", "default", "default", "never")
+        public.append(tmp_path / f"op{i}.gpg")
+        public[-1].write_bytes(gpg(home, "--export", f"op{i}@example.test"))
+    out = out_dir(tmp_path)
+    ep = Endpoint(bao_server.address, test_ca.ca_cert)
+    typo = base64.b64encode(os.urandom(33)).decode()
+
+    # The operators mistype their keys: the server is initialised but stays sealed.
+    with pytest.raises(PartlyDone) as stopped:
+        initialise([ep], 2, 2, Protection(pgp_keys=tuple(public)), out, lambda n: [typo] * n)
+    assert stopped.value.exit_code == 1
+    assert "is initialised, but init stopped" in stopped.value.messages[0]
+    record = out / "init-pending.json"
+    assert mode(record) == 0o600
+    assert sorted(p.name for p in out.iterdir()) == [
+        "init-pending.json",
+        "unseal-key-1.gpg.b64",
+        "unseal-key-2.gpg.b64",
+    ]
+    root = json.loads(record.read_text())["root_token"]
+    assert "\n".join(stopped.value.messages).find(root) == -1
+
+    keys = [
+        gpg(home, "--decrypt", data=base64.b64decode((out / f"unseal-key-{i}.gpg.b64").read_text()))
+        .decode()
+        .strip()
+        for i in (1, 2)
+    ]
+    # The same command again: it finishes instead of saying "already initialised".
+    again = kubeprimer(
+        "vault.init",
+        *("--address", bao_server.address, "--ca-cert", str(test_ca.ca_cert), "--out", str(out)),
+        *("--key-shares", "2", "--key-threshold", "2"),
+        *("--pgp-keys", ",".join(str(p) for p in public)),
+        stdin="\n".join(keys) + "\n",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "The initial root token is revoked" in again.stderr
+    assert not record.exists() and mode(out / "admin-token") == 0o600
+    assert not client(bao_server).sys.read_seal_status()["sealed"]
+    admin = (out / "admin-token").read_text().strip()
+    assert client(bao_server, admin).sys.list_mounted_secrets_engines()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client(bao_server, root).auth.token.lookup_self()
+    assert_no_secret_leaked(
+        [root, admin, *keys], again.stdout, again.stderr, bao_server.log.read_text()
+    )

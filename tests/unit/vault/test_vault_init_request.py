@@ -46,8 +46,8 @@ def test_the_folder_must_be_private_and_keys_never_overwritten(tmp_path: Path) -
 
 
 def test_pgp_and_age_together_are_refused(tmp_path: Path) -> None:
-    key = tmp_path / "k.gpg"
-    key.write_bytes(bytes([0x99, 0x01, 0x0D]) + b"x" * 16)
+    key = tmp_path / "k.asc"
+    key.write_text((Path(__file__).parent / "pgp" / "encrypting.asc").read_text())
     recipients = tmp_path / "r.txt"
     recipients.write_text("age1aaa\n")
     with pytest.raises(UserError, match="not both"):

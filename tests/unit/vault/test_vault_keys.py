@@ -12,8 +12,10 @@ from kubeprimer.errors import UserError
 from kubeprimer.vault.connect import read_token
 from kubeprimer.vault.keys import age_recipients, parse_keys, pgp_public_key_b64, write_private
 
-# An OpenPGP public-key packet starts with a tag byte that has the top bit set (0x99, 0xc6).
-PACKET = bytes([0x99, 0x01, 0x0D]) + b"\x04" + b"key-material" * 4
+# Real keys made with gpg: ed25519 signing + cv25519 encryption subkey, and ed25519 alone.
+KEYS = Path(__file__).parent / "pgp"
+ENCRYPTING = (KEYS / "encrypting.asc").read_text()
+SIGN_ONLY = (KEYS / "sign-only.asc").read_text()
 
 
 def test_write_private_is_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -23,24 +25,39 @@ def test_write_private_is_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="already exists"):
         write_private(path, "k2\n")
     assert path.read_text() == "k1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["keys"]  # no temporary file left
 
 
 def test_pgp_binary_and_armored_keys_give_the_same_base64(tmp_path: Path) -> None:
-    binary = tmp_path / "op.gpg"
-    binary.write_bytes(PACKET)
-    body = base64.b64encode(PACKET).decode()
     armored = tmp_path / "op.asc"
-    armored.write_text(
-        "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: test\n\n"
-        f"{body[:40]}\n{body[40:]}\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
-    )
-    assert pgp_public_key_b64(binary) == pgp_public_key_b64(armored) == body
+    armored.write_text(ENCRYPTING)
+    binary = tmp_path / "op.gpg"
+    binary.write_bytes(base64.b64decode(pgp_public_key_b64(armored)))
+    assert pgp_public_key_b64(binary) == pgp_public_key_b64(armored)
 
 
-def test_a_file_that_is_no_pgp_key_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "note.txt"
-    path.write_text("hello")
-    with pytest.raises(UserError, match="not an OpenPGP public key"):
+def mistyped(text: str) -> str:
+    """One character of the armored body changed, as a hand-copied key would be."""
+    at = text.index("\n\n") + 20
+    return text[:at] + ("B" if text[at] == "A" else "A") + text[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"hello", "is not an OpenPGP key"),
+        (SIGN_ONLY.encode(), "can only sign, not encrypt"),
+        (mistyped(ENCRYPTING).encode(), "fails its armor checksum"),
+        (base64.b64decode("".join(ENCRYPTING.splitlines()[2:-2]))[:-9], "is truncated"),
+        ((ENCRYPTING + SIGN_ONLY).encode(), "holds several keys"),
+    ],
+)
+def test_a_key_the_server_cannot_encrypt_to_is_refused(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "op.key"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=expected):
         pgp_public_key_b64(path)
 
 
