@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kubeprimer import yamlfile
 from kubeprimer.errors import UserError
 from kubeprimer.paths import ADDONS
 
@@ -92,10 +91,11 @@ def _rules(addon: str, key: str, raw: Any) -> tuple[dict[str, str], ...]:
 def load(path: Path) -> Addon:
     """One addon folder; a malformed addon.yml is reported in one sentence."""
     meta_file = path / ADDON_FILE
-    try:
-        meta = yaml.safe_load(meta_file.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise UserError(f"{meta_file} cannot be read: {error}.") from None
+    meta = yamlfile.read(meta_file)
+    if not isinstance(meta, dict):
+        raise UserError(
+            f"{meta_file} must be a mapping of name, version, description, namespace and settings."
+        )
     missing = [k for k in ("name", "version", "description", "namespace") if k not in meta]
     if missing:
         raise UserError(f"{path.name}/{ADDON_FILE} lacks {', '.join(missing)}.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kubeprimer import yamlfile
 from kubeprimer.errors import UserError
 
 
@@ -17,6 +18,7 @@ class NotReady(Exception):
 
 def connect(kubeconfig: Path | None) -> Any:
     """A DynamicClient for ``kubeconfig`` (None: $KUBECONFIG, then ~/.kube/config)."""
+    import yaml
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.dynamic import DynamicClient
@@ -28,10 +30,19 @@ def connect(kubeconfig: Path | None) -> Any:
     where = str(kubeconfig) if kubeconfig else None
     if kubeconfig and not kubeconfig.is_file():
         raise UserError(f"The kubeconfig {kubeconfig} does not exist; pass --kubeconfig FILE.")
+    if kubeconfig:
+        # The client's own YAML reading ends in a traceback on such a file; say what is wrong.
+        yamlfile.parse(yamlfile.text_of(kubeconfig), kubeconfig)
     try:
         api_client = new_client(config_file=where)
     except (ConfigException, OSError) as error:
         raise UserError(f"No usable kubeconfig ({error}); pass --kubeconfig FILE.") from None
+    except (ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError) as error:
+        # A file that is YAML but not a kubeconfig (a list, a context without its cluster).
+        raise UserError(
+            f"No usable kubeconfig ({error.__class__.__name__} while reading it); "
+            "pass --kubeconfig FILE."
+        ) from None
     _reachable(api_client.configuration.host)
     # A private discovery cache: the shared default in the temp dir outlives clusters.
     cache = Path(tempfile.mkdtemp(prefix="kubeprimer-discovery-")) / "cache.json"

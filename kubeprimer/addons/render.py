@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from kubeprimer import yamlfile
 from kubeprimer.addons import catalog
 from kubeprimer.addons.config import Resolved, settings_of
 from kubeprimer.addons.templating import environment
@@ -63,7 +64,7 @@ def _files(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {
-        p.relative_to(folder).as_posix(): p.read_text()
+        p.relative_to(folder).as_posix(): yamlfile.text_of(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
@@ -85,6 +86,10 @@ def render(resolved: Resolved) -> list[Rendered]:
         try:
             text = env.get_template(path.name).render(**ctx)
             docs = [d for d in yaml.safe_load_all(text) if d]
+        except UnicodeDecodeError:
+            raise UserError(
+                f"{addon.name}/templates/{path.name} is not UTF-8 text; save it as UTF-8."
+            ) from None
         except (jinja2.TemplateError, yaml.YAMLError) as error:
             where = getattr(error, "lineno", None)
             at = f" line {where}" if where else ""
