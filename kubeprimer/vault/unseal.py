@@ -68,10 +68,11 @@ def unseal_member(
     submit = functools.partial(_submit, client, ep, say=say)
     while True:
         try:
-            if reset:
+            # A raft follower that has not joined yet has no progress to reset.
+            if reset and status.get("initialized"):
                 client.sys.submit_unseal_key(reset=True)
                 say(f"  {ep.address}: unseal progress reset")
-                reset = False
+            reset = False
             status = submit(keys)
             # Progress above 0 means the keys ran out before the threshold: wait no more.
             while (

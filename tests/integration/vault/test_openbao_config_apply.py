@@ -412,3 +412,25 @@ def test_a_token_file_that_is_not_utf8_is_one_sentence(setup: Setup) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert f"error: Token file {binary} is not UTF-8 text" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b'mounts:\n  apps: {description: "\xff\xfe"}\n',
+            "is not UTF-8 text (byte 0xff on line 2)",
+        ),
+        (b"mounts:\n  ? [a, b]\n  : {}\n", "line 2: a key is a list"),
+    ],
+)
+def test_a_config_that_cannot_be_read_is_one_sentence_and_changes_nothing(
+    setup: Setup, content: bytes, expected: str
+) -> None:
+    before = snapshot(setup.admin())
+    config = setup.folder / "unreadable.yml"
+    config.write_bytes(content)
+    done = setup.run("vault.apply", config)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and expected in done.stderr
+    assert snapshot(setup.admin()) == before
