@@ -66,19 +66,21 @@ def run_playbook(
     refusals = hostkeys.Refusals(known, names)
     before = hostkeys.entries(known)
     flags = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]
+    gate = hostkeys.gate_playbook(inventory, runs_dir, log_dir)
 
     def handle(event: dict[str, Any]) -> bool:
         refusals.note(event)
-        return progress.handle(event)
+        keep = progress.handle(event)
+        # When the host key check passes, its recap is not this run's: the playbook's own,
+        # which counts every host from the start, follows it.
+        return keep and not _passed_gate(event, gate)
 
     result = ansible_runner.run(
         private_data_dir=str(log_dir),
         # ansible-runner names one playbook; ansible-playbook runs several in order and
         # stops at the first that fails, so the host key check goes first.
         binary="ansible-playbook",
-        cmdline=shlex.join(
-            [str(hostkeys.gate_playbook(inventory, runs_dir, log_dir)), str(path), *flags]
-        ),
+        cmdline=shlex.join([str(gate), str(path), *flags]),
         # Absolute: ansible-playbook starts in the run's folder.
         inventory=str(inventory.resolve()),
         extravars=extravars or {},
@@ -147,6 +149,16 @@ def new_run_dir(runs_dir: Path, name: str) -> Path:
     log_dir = runs_dir / f"{stamp}-{name}"
     log_dir.mkdir(mode=0o700)
     return log_dir
+
+
+def _passed_gate(event: dict[str, Any], gate: Path) -> bool:
+    data = event.get("event_data") or {}
+    return (
+        event.get("event") == "playbook_on_stats"
+        and data.get("playbook") == str(gate)
+        and not data.get("dark")
+        and not data.get("failures")
+    )
 
 
 def _exit_code(stats: dict[str, dict[str, int]], runner_rc: int) -> int:

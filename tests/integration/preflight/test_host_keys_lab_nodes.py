@@ -4,6 +4,7 @@ exit 3 before anything runs, and the command the sentence gives makes both work 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -101,5 +102,14 @@ def test_replaced_host_key_stops_check_and_playbook_until_accepted(
         play = invoke("etcd.list", "-i", str(hosts))
         assert "PLAY List etcd backups" in play.stdout, play.stdout
         assert "differs from the one recorded" not in play.stdout
+        # The run's log keeps one recap, the playbook's, as tools reading it expect.
+        log = re.search(r"Log of this run: (\S+)", play.stdout)
+        assert log, play.stdout
+        recaps = [
+            p
+            for p in Path(log.group(1)).glob("artifacts/*/job_events/*.json")
+            if json.loads(p.read_text())["event"] == "playbook_on_stats"
+        ]
+        assert len(recaps) == 1, recaps
     finally:
         replace_host_key(lab, victim, original, tmp_path)
