@@ -4,6 +4,8 @@ recorded on first contact and the sentence for a refused one."""
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from kubeprimer.ansible import hostkeys
@@ -80,3 +82,15 @@ def test_first_contact_is_reported_with_the_fingerprint(tmp_path: Path) -> None:
     [line] = hostkeys.recorded_lines(known, before, {"10.1.0.12": "w1"})
     assert line.startswith("Recorded the SSH host key of w1 (10.1.0.12) in")
     assert "SHA256:T5JFl9WvMvtUTM1CQfzjRDZZ5RI66HQ3BGT1aAoQKd8" in line
+
+
+def test_hand_runs_get_the_same_options(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kubeprimer.ansible.sshargs", str(tmp_path / "hosts.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"UserKnownHostsFile={tmp_path.resolve() / 'known_hosts'}" in done.stdout
+    assert "-F " in done.stdout
+    assert not done.stderr
