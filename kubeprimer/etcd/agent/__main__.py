@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("init", help="create the restic repository unless it exists")
     sub.add_parser("list", help="the backups in the repository")
+    sub.add_parser(
+        "unlock", help="remove the restic locks of runs that are gone (never a live one)"
+    )
     check = sub.add_parser("drill", help="restore a backup into a throwaway etcd and check it")
     check.add_argument("--snapshot", default="", help="backup ID (default: the newest)")
     check.add_argument("--no-repo-check", action="store_true", help="skip 'restic check'")
@@ -60,6 +63,8 @@ def dispatch(args: argparse.Namespace, settings: config.Config) -> Any:
         return {"created": Repository(settings).init()}
     if args.command == "list":
         return [s.as_dict() for s in Repository(settings).snapshots()]
+    if args.command == "unlock":
+        return Repository(settings).unlock()
     if args.command == "drill":
         return drill.drill(settings, args.snapshot, say, check_repo=not args.no_repo_check)
     if args.command == "stage-restore":

@@ -47,6 +47,8 @@ class Config:
     fresh_seconds: int = 0
     prune_every_seconds: int = 0
     command_timeout: int = 30
+    # How long a run waits for another run's restic lock before it gives up.
+    lock_wait_seconds: int = 60
 
     def tool(self, name: str) -> str:
         """etcdctl/etcdutl/etcd from bin_dir when present there, else from PATH."""

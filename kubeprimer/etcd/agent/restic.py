@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .config import TAG, Config, env_for
+from .locks import Lock
 from .run import BAD_INPUT, AgentError, last_line, run
 
-LOCK_RETRIES = 6
 LOCK_WAIT_SECONDS = 10.0
+LOCKED = "another restic run holds a lock on"
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ def explain(stderr: str, code: int, repository: str) -> str:
         )
     if code == 11 or "already locked" in text or "unable to create lock" in text:
         return (
-            f"{repository} is locked by another restic run; wait for it to end "
-            "(remove a stale lock by hand with 'restic unlock' only if no run is active)."
+            f"{LOCKED} {repository}; wait for it to end, or run "
+            "'kubeprimer-etcd-backup unlock' as root on an etcd member to remove stale locks."
         )
     missing = (
         f"there is no restic repository at {repository}; run the etcd_backup role to create it."
@@ -161,17 +163,69 @@ class Repository:
         return [*argv, *args]
 
     def call(self, *args: str, timeout: float = 3600, retry_lock: bool = True) -> str:
-        """Run restic; waits out another run's lock, never removes a lock."""
-        for attempt in range(LOCK_RETRIES + 1):
+        """Run restic; removes provably stale locks, waits out live ones, never forces."""
+        deadline = time.monotonic() + self.config.lock_wait_seconds
+        cleared = False
+        while True:
             done = run(self._argv(*args), env=self.env, timeout=timeout, what=f"restic {args[0]}")
             if done.returncode == 0:
                 return done.stdout
             message = explain(done.stderr, done.returncode, self.config.repository)
-            locked = "locked by another restic run" in message
-            if not (locked and retry_lock and attempt < LOCK_RETRIES):
+            if not message.startswith(LOCKED) or not retry_lock:
                 raise AgentError(message)
-            time.sleep(LOCK_WAIT_SECONDS)
-        raise AssertionError("unreachable")
+            if not cleared and self.remove_stale_locks():
+                cleared = True
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AgentError(self.lock_message())
+            time.sleep(min(LOCK_WAIT_SECONDS, left))
+
+    def locks(self) -> list[Lock]:
+        """The repository's locks; one that vanishes while it is read is left out."""
+        out = self.call("list", "locks", "--no-lock", timeout=120, retry_lock=False)
+        found = []
+        for lock_id in out.split():
+            done = run(
+                self._argv("cat", "lock", lock_id, "--no-lock"),
+                env=self.env,
+                timeout=120,
+                what="restic cat lock",
+            )
+            if done.returncode == 0:
+                found.append(Lock.from_json(lock_id, json.loads(done.stdout), parse_time))
+        return found
+
+    def remove_stale_locks(self) -> list[Lock]:
+        """Remove the locks of runs that are certainly gone (restic's own rule); never others."""
+        stale = [lock for lock in self.locks() if lock.stale()]
+        if stale:
+            self.call("unlock", timeout=120, retry_lock=False)
+            for lock in stale:
+                print(
+                    f"removed the stale {lock.describe().removeprefix('an ').removeprefix('a ')}",
+                    file=sys.stderr,
+                )
+        return stale
+
+    def unlock(self) -> dict[str, Any]:
+        """What `kubeprimer-etcd-backup unlock` does: stale locks go, live ones are named."""
+        removed = self.remove_stale_locks()
+        kept = self.locks()
+        return {
+            "removed": [lock.id[:8] for lock in removed],
+            "kept": [f"{lock.describe()}: {lock.advice()}" for lock in kept],
+        }
+
+    def lock_message(self) -> str:
+        held = [lock for lock in self.locks() if not lock.stale()]
+        if not held:
+            return f"{self.config.repository} stayed locked; run the command again."
+        return (
+            f"{self.config.repository} is held by "
+            + "; and by ".join(f"{lock.describe()}: {lock.advice()}" for lock in held)
+            + "."
+        )
 
     def exists(self) -> bool:
         """True when the repository opens with our password; False when there is none."""

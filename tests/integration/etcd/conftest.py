@@ -8,7 +8,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +88,13 @@ class Agent:
         path.write_text(json.dumps({**self.settings, **override}))
         return path
 
-    def run(self, *args: str, **override: Any) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, wrap: Sequence[str] = (), **override: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """The agent as a process; ``wrap`` runs it through another command (e.g. unshare)."""
         return subprocess.run(
             [
+                *wrap,
                 sys.executable,
                 "-m",
                 "kubeprimer.etcd.agent",

@@ -20,8 +20,12 @@ REPO = "sftp:backup@10.0.0.9:/srv/etcd"
     [
         ("Fatal: wrong password or no key found", 1, "with the configured password"),
         ("", 12, "with the configured password"),
-        ("unable to create lock in backend: repository is already locked by PID 7", 1, "locked"),
-        ("", 11, "locked"),
+        (
+            "unable to create lock in backend: repository is already locked by PID 7",
+            1,
+            "holds a lock",
+        ),
+        ("", 11, "kubeprimer-etcd-backup unlock"),
         (
             "Fatal: unable to open config file: Is there a repository at the following location?",
             1,
