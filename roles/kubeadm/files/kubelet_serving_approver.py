@@ -277,6 +277,19 @@ def run(base: list[str], nodes: dict[str, list[str]]) -> dict[str, Any]:
     return {"approved": approved, "refused": refused, "nodes": sorted(served)}
 
 
+def _read_nodes(path: str) -> dict[str, list[str]]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise SystemExit(
+            f"Cannot read the node list {path} ({error}); run cluster.up again."
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise SystemExit(f"{path} must map each node name to a list of its names and addresses.")
+    return {str(k): [str(n) for n in v] for k, v in data.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kubeconfig", required=True, help="kubeconfig allowed to approve")
@@ -288,8 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=180, help="seconds to wait for them")
     parser.add_argument("--interval", type=int, default=5, help="seconds between looks")
     options = parser.parse_args(argv)
-    with open(options.nodes, encoding="utf-8") as handle:
-        nodes = {str(k): [str(n) for n in v] for k, v in json.load(handle).items()}
+    nodes = _read_nodes(options.nodes)
     wanted = [n for n in options.wait_for.split(",") if n]
     deadline = time.monotonic() + options.timeout
     approved: list[str] = []

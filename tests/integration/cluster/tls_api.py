@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from tests.doubles import fake_kube_api
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
+def _self_signed(folder: Path, address: str) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-kube-api")])
     now = datetime.datetime.now(datetime.UTC)
@@ -34,7 +34,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(hours=2))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -53,10 +53,13 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def serve_tls(api: fake_kube_api.FakeKubeApi, folder: Path) -> Iterator[Path]:
-    """Yields a kubeconfig for the double on a free loopback port, over HTTPS."""
-    crt, key = _self_signed(folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), fake_kube_api._handler(api))
+def serve_tls(
+    api: fake_kube_api.FakeKubeApi, folder: Path, address: str = "127.0.0.1"
+) -> Iterator[Path]:
+    """Yields a kubeconfig for the double on a free port of ``address`` (loopback unless
+    lab nodes must reach it), over HTTPS."""
+    crt, key = _self_signed(folder, address)
+    server = ThreadingHTTPServer((address, 0), fake_kube_api._handler(api))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(crt, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -72,7 +75,7 @@ def serve_tls(api: fake_kube_api.FakeKubeApi, folder: Path) -> Iterator[Path]:
                     {
                         "name": "fake",
                         "cluster": {
-                            "server": f"https://127.0.0.1:{server.server_address[1]}",
+                            "server": f"https://{address}:{server.server_address[1]}",
                             "certificate-authority": str(crt),
                         },
                     }
