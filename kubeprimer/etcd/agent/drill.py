@@ -1,13 +1,13 @@
 """The restore drill: prove a backup restores, in a throwaway etcd away from the cluster.
 
-The throwaway member listens on free loopback ports, has no peers and its own
-temporary data directory; it is stopped and removed whatever the outcome.
+The throwaway member listens only on Unix sockets in a folder only root can enter (no
+network port, so no other local user can read the cluster's secrets from it), has no
+peers and its own temporary data directory; it is stopped and removed whatever the outcome.
 """
 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,12 +22,6 @@ from .restic import Repository
 from .run import AgentError
 
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def drill(
@@ -58,8 +52,11 @@ def drill(
 def _boot_and_compare(
     config: Config, file: Path, manifest: dict[str, Any], work: Path
 ) -> dict[str, Any]:
-    client, peer = free_port(), free_port()
-    client_url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
+    # The throwaway member holds every secret of the cluster in plain form: it listens
+    # only on Unix sockets in a folder only root can enter, never on a network port.
+    # etcd wants "host:port" even there, taken as a path relative to its working folder.
+    sockets = Path(tempfile.mkdtemp(prefix="kp-drill-"))
+    client_url, peer_url = "unix://client:0", "unix://peer:0"
     data = work / "data"
     etcd = Etcd(config)
     etcd.restore(
@@ -84,16 +81,18 @@ def _boot_and_compare(
             f"--initial-cluster=drill={peer_url}",
             "--log-level=error",
         ],
+        cwd=sockets,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        # The drill member speaks plain HTTP on loopback: no cluster certificates.
-        local = Etcd(replace(config, cacert="", cert="", key="", endpoints=[client_url]))
-        _wait_healthy(local, process, client_url, work / "etcd.log")
-        revision = local.revision(client_url)
-        keys = local.key_count(client_url)
-        hashkv = local.hashkv(client_url, revision)
+        url = f"unix://{sockets}/client:0"
+        # No certificates: only root reaches the socket.
+        local = Etcd(replace(config, cacert="", cert="", key="", endpoints=[url]))
+        _wait_healthy(local, process, url, work / "etcd.log")
+        revision = local.revision(url)
+        keys = local.key_count(url)
+        hashkv = local.hashkv(url, revision)
     finally:
         process.terminate()
         try:
@@ -102,6 +101,7 @@ def _boot_and_compare(
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(sockets, ignore_errors=True)
     problems = []
     if revision != manifest["revision"]:
         problems.append(f"revision {revision} instead of {manifest['revision']}")

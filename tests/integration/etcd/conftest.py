@@ -88,24 +88,25 @@ class Agent:
         path.write_text(json.dumps({**self.settings, **override}))
         return path
 
+    def argv(self, *args: str, **override: Any) -> list[str]:
+        """The agent's command line with these settings overridden."""
+        config = str(self.config_for(**override))
+        return [sys.executable, "-m", "kubeprimer.etcd.agent", "--config", config, *args]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("RESTIC_")}
+
     def run(
         self, *args: str, wrap: Sequence[str] = (), **override: Any
     ) -> subprocess.CompletedProcess[str]:
         """The agent as a process; ``wrap`` runs it through another command (e.g. unshare)."""
         return subprocess.run(
-            [
-                *wrap,
-                sys.executable,
-                "-m",
-                "kubeprimer.etcd.agent",
-                "--config",
-                str(self.config_for(**override)),
-                *args,
-            ],
+            [*wrap, *self.argv(*args, **override)],
             capture_output=True,
             text=True,
             cwd=ROOT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("RESTIC_")},
+            env=self.env,
             timeout=300,
             check=False,
         )

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubeprimer.etcd.agent.drill import free_port
+from .cluster import free_port
 
 
 def rclone() -> str | None:

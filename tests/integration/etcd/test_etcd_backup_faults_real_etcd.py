@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeprimer.etcd.agent.drill import free_port
-
-from .cluster import Cluster
+from .cluster import Cluster, free_port
 from .conftest import Agent
 
 pytestmark = pytest.mark.integration

@@ -43,7 +43,7 @@ def exclusive_lock(agent: Agent, host: str = "") -> Iterator[subprocess.Popen[by
     if not fifo.exists():
         os.mkfifo(fifo, 0o600)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RESTIC_")},
+        **agent.env,
         "RESTIC_REPOSITORY": agent.settings["repository"],
         "RESTIC_PASSWORD_FILE": agent.settings["password_file"],
     }
