@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeprimer.errors import UserError
+from kubeprimer.vault.reserved import ADMIN_POLICY
 
 ADDRESS_ENV = ("BAO_ADDR", "VAULT_ADDR")
 CACERT_ENV = ("BAO_CACERT", "VAULT_CACERT")
@@ -180,3 +181,13 @@ def connect(
     ep = endpoint(address, ca_cert)
     token, source = read_token(token_file)
     return authenticated(ep, token, source)
+
+
+def denied(error: Exception) -> UserError:
+    """One sentence for a token the server refuses a request: which request, which token to use."""
+    method, _, url = str(error).rpartition(", on ")[2].partition(" ")
+    path = url[url.find("/v1/") :] if "/v1/" in url else url
+    return UserError(
+        f"The token may not {method} {path}: use the admin token `invoke vault.init` "
+        f"wrote (policy {ADMIN_POLICY})."
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeprimer.errors import UserError
+from kubeprimer.vault.connect import denied
 
 REVIEWER = "vault-token-reviewer"
 FIELD_MANAGER = "kubeprimer"
@@ -105,6 +106,8 @@ def configure(
     from kubeprimer.addons.install import apply
     from kubeprimer.addons.kube import fetch
 
+    # The server is asked first: a token it refuses must not leave half the wiring done.
+    auth_kind(vault, mount)
     objects = reviewer_objects(namespace)
     # The namespace may belong to the vault-injector addon (same field manager): applying
     # a bare one over it would drop the addon's labels, so it is only created when missing.
@@ -120,14 +123,25 @@ def configure(
     return Wiring(host, mount, namespace, REVIEWER, done)
 
 
+def auth_kind(vault: Any, mount: str) -> str | None:
+    """The auth method at the mount (None when free); UserError unless it is kubernetes."""
+    import hvac.exceptions
+
+    try:
+        methods = vault.sys.list_auth_methods()["data"]
+    except hvac.exceptions.Forbidden as error:
+        raise denied(error) from None
+    kind: str | None = (methods.get(f"{mount}/") or {}).get("type")
+    if kind not in (None, "kubernetes"):
+        raise UserError(f"Auth path {mount} already holds a {kind} method; pass another --mount.")
+    return kind
+
+
 def write_config(vault: Any, mount: str, host: str, ca_pem: str, reviewer_jwt: str) -> None:
     """Enable the auth method when missing, then write its cluster configuration."""
     import hvac.exceptions
 
-    methods = vault.sys.list_auth_methods()["data"]
-    kind = (methods.get(f"{mount}/") or {}).get("type")
-    if kind not in (None, "kubernetes"):
-        raise UserError(f"Auth path {mount} already holds a {kind} method; pass another --mount.")
+    kind = auth_kind(vault, mount)
     try:
         if kind is None:
             vault.sys.enable_auth_method("kubernetes", path=mount)

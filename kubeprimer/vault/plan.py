@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeprimer.errors import UserError, raise_if
+from kubeprimer.errors import raise_if
 from kubeprimer.vault import state
 from kubeprimer.vault.config import Desired, Role, nested_mounts
-from kubeprimer.vault.connect import Endpoint, unreachable
+from kubeprimer.vault.connect import Endpoint, denied, unreachable
 from kubeprimer.vault.partial import PartlyDone
 from kubeprimer.vault.reserved import ADMIN_POLICY, reserved_policy
 
@@ -427,18 +427,9 @@ def make(client: Any, desired: Desired, prune: bool = False, known: Sequence[str
     try:
         return _make(client, desired, prune, known)
     except hvac.exceptions.Forbidden as error:
-        raise UserError(
-            f"The token may not {_request(error)}: use the admin token `invoke vault.init` "
-            f"wrote (policy {ADMIN_POLICY})."
-        ) from None
+        raise denied(error) from None
     except requests.exceptions.RequestException as error:
         raise unreachable(Endpoint(client.url), error) from None
-
-
-def _request(error: Exception) -> str:
-    """ "get /v1/sys/mounts" from hvac's "..., on get https://host:8200/v1/sys/mounts"."""
-    method, _, url = str(error).rpartition(", on ")[2].partition(" ")
-    return f"{method} {url.partition('/v1/')[1]}{url.partition('/v1/')[2]}".strip()
 
 
 def _make(client: Any, desired: Desired, prune: bool, known: Sequence[str]) -> Plan:

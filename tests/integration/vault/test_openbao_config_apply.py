@@ -434,3 +434,14 @@ def test_a_config_that_cannot_be_read_is_one_sentence_and_changes_nothing(
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and expected in done.stderr
     assert snapshot(setup.admin()) == before
+
+
+def test_a_mount_deeper_than_the_admin_policy_reaches_does_not_break_plan(setup: Setup) -> None:
+    # Someone with more rights made it; the admin token may not read its settings.
+    setup.admin().sys.enable_secrets_engine("kv", path="deep/er/mount", options={"version": "2"})
+    try:
+        done = setup.run("vault.plan", setup.config(BASE))
+        assert done.returncode == 0, done.stderr
+        assert "deep/er/mount" not in done.stdout
+    finally:
+        setup.admin().sys.disable_secrets_engine("deep/er/mount")

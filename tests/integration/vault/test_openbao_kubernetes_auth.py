@@ -97,3 +97,26 @@ def test_k8s_auth_without_a_usable_kubeconfig_is_one_sentence(setup: Setup, tmp_
         done.stderr.strip()
         == f"error: The kubeconfig {missing} does not exist; pass --kubeconfig FILE."
     )
+
+
+def test_k8s_auth_with_a_weak_token_changes_nothing_in_the_cluster(
+    setup: Setup, cluster: tuple[FakeKubeApi, Path]
+) -> None:
+    api, kubeconfig = cluster
+    weak = setup.folder / "k8s-weak-token"
+    weak.write_text(setup.admin().auth.token.create(policies=["default"])["auth"]["client_token"])
+    weak.chmod(0o600)
+    done = kubeprimer(
+        "vault.k8s-auth",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--token-file",
+        str(weak),
+        env=setup.env(),
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "error: The token may not get /v1/sys/auth: use the admin token "
+        "`invoke vault.init` wrote (policy kubeprimer-admin)."
+    )
+    assert api.find("ServiceAccount", "vault", "vault-token-reviewer") is None
