@@ -289,6 +289,10 @@ class _Checker:
         where = f"kubernetes.roles.{name}"
         if not NAME.match(name):
             self.problems.append(f"{where}: {name!r} is not a valid role name.")
+        elif name != name.lower():
+            self.problems.append(
+                f"{where}: the server stores role names in lower case; write {name.lower()!r}."
+            )
         spec = self.keys(where, spec, ROLE_KEYS)
         accounts = self.names(
             f"{where}.service_accounts",

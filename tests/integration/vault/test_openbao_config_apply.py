@@ -198,6 +198,10 @@ BAD_INPUTS = {
         BASE.replace("demo-read", "Demo-Read"),
         ["the server stores policy names in lower case; write 'demo-read'"],
     ),
+    "a role name in upper case": (
+        BASE.replace("    demo:\n", "    Demo:\n"),
+        ["kubernetes.roles.Demo: the server stores role names in lower case; write 'demo'"],
+    ),
     "a mount three segments deep": (
         BASE.replace("  apps:\n", "  apps:\n    max_versions: 3\n  a/b/c: {}\n  apps-copy:\n", 1),
         ["mounts.a/b/c: a mount may be at most 2 segments deep"],

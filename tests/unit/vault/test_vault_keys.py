@@ -10,7 +10,13 @@ import pytest
 
 from kubeprimer.errors import UserError
 from kubeprimer.vault.connect import read_token
-from kubeprimer.vault.keys import age_recipients, parse_keys, pgp_public_key_b64, write_private
+from kubeprimer.vault.keys import (
+    age_recipients,
+    parse_keys,
+    pgp_public_key_b64,
+    read_key_files,
+    write_private,
+)
 
 # Real keys made with gpg: ed25519 signing + cv25519 encryption subkey, and ed25519 alone.
 KEYS = Path(__file__).parent / "pgp"
@@ -91,3 +97,13 @@ def test_token_from_environment_or_a_clear_error(monkeypatch: pytest.MonkeyPatch
         read_token(None)
     monkeypatch.setenv("VAULT_TOKEN", "s.env")
     assert read_token(None) == ("s.env", "$VAULT_TOKEN")
+
+
+def test_key_and_recipient_files_that_are_not_utf8_are_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_bytes(b"AAAA=\n\xff\xfe\n")
+    path.chmod(0o600)
+    with pytest.raises(UserError, match=r"Keys file .* is not UTF-8 text \(byte 6\)"):
+        read_key_files([str(path)])
+    with pytest.raises(UserError, match=r"age recipients file .* is not UTF-8 text"):
+        age_recipients(path)
