@@ -116,12 +116,16 @@ def fingerprint(key_blob: str) -> str:
 
 def entry_names(inventory: Path) -> dict[str, str]:
     """known_hosts name (the address ssh connects to) -> inventory host name."""
+    from kubeprimer.errors import UserError
     from kubeprimer.inventory import load
 
-    return {
-        (h.address if h.port == 22 else f"[{h.address}]:{h.port}"): h.name
-        for h in load(inventory).hosts.values()
-    }
+    try:
+        hosts = load(inventory).hosts.values()
+    except (UserError, OSError, ValueError):
+        # Names only make the messages friendlier; an inventory Ansible reads but
+        # kubeprimer's model does not (INI, a plugin) still gets addresses.
+        return {}
+    return {(h.address if h.port == 22 else f"[{h.address}]:{h.port}"): h.name for h in hosts}
 
 
 def recorded_lines(known: Path, before: set[str], names: dict[str, str]) -> list[str]:
