@@ -102,3 +102,18 @@ def test_secrets_written_beside_an_inventory_are_ignored(inventory: str) -> None
     names = {p.name for p in written}
     assert {"restic-password", "id_ed25519", "ca.key", "admin.conf"} <= names, names
     assert sorted(map(str, written - _ignored(written))) == []
+
+
+@pytest.mark.parametrize("protection", ["plain", "age", "pgp"])
+def test_vault_init_output_is_ignored_wherever_it_is_put(protection: str) -> None:
+    """vault.init --out takes any folder; one beside an inventory must not be committed."""
+    from kubeprimer.vault.init import Protection, output_names
+
+    given = {
+        "plain": Protection(),
+        "age": Protection(age_recipients=Path("recipients")),
+        "pgp": Protection(pgp_keys=(Path("a.asc"), Path("b.asc"), Path("c.asc"))),
+    }[protection]
+    folder = ROOT / "inventories" / "prod" / "vault-init"
+    written = {folder / name for name in output_names(3, given)}
+    assert sorted(map(str, written - _ignored(written))) == []
