@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from invoke import Exit
 from invoke import task as invoke_task
 
+from kubeprimer import redact
 from kubeprimer.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,8 +28,10 @@ def task(*args: Any, **kwargs: Any) -> Callable[[F], Any]:
             try:
                 return body(*a, **kw)
             except UserError as error:
+                # A message may quote a setting back; a URL's password stays masked.
                 raise Exit(
-                    "\n".join(f"error: {m}" for m in error.messages), code=error.exit_code
+                    "\n".join(f"error: {redact.text(m)}" for m in error.messages),
+                    code=error.exit_code,
                 ) from None
 
         return invoke_task(*args, **kwargs)(guarded)

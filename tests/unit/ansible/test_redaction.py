@@ -84,3 +84,19 @@ def test_inventory_messages_do_not_quote_a_proxy_password(tmp_path: Path, value:
     found = problems(load(tmp_path / "hosts.yml"))
     assert any(m.startswith("proxy_http '") and "is not a proxy URL" in m for m in found)
     assert SECRET not in " ".join(found)
+
+
+def test_a_task_error_does_not_quote_a_url_password() -> None:
+    from invoke import Context, Exit
+
+    from kubeprimer.errors import UserError
+    from kubeprimer.tasks._task import task
+
+    @task()
+    def failing(c: object) -> None:
+        raise UserError(f"The repository rest:{URL}/etcd answers 401; check its credentials.")
+
+    with pytest.raises(Exit) as raised:
+        failing(Context())
+    assert SECRET not in str(raised.value.message)
+    assert "rest:http://build:***@proxy.example.net:3128/etcd" in str(raised.value.message)
