@@ -53,8 +53,9 @@ def _sources() -> list[tuple[str, str]]:
     default_id = str(config.get_config_value("DEFAULT_VAULT_IDENTITY"))
     found = []
     for slug in config.get_config_value("DEFAULT_VAULT_IDENTITY_LIST") or []:
-        vault_id, _, where = str(slug).rpartition("@")
-        found.append((vault_id or default_id, where))
+        # As Ansible's CLI.split_vault_id: ID@SOURCE splits at the first @; no @ means no ID.
+        vault_id, at, where = str(slug).partition("@")
+        found.append((vault_id or default_id, where) if at else (default_id, vault_id))
     password_file = config.get_config_value("DEFAULT_VAULT_PASSWORD_FILE")
     if password_file:
         found.append((default_id, str(password_file)))
