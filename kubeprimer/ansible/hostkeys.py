@@ -90,14 +90,37 @@ def environment(inventory: Path, runs_dir: Path) -> dict[str, str]:
     }
 
 
-def gate_playbook(inventory: Path, runs_dir: Path, log_dir: Path) -> Path:
-    """The host key check (``host_keys.yml``) with this run's ssh options, in the run's folder."""
+def gate_playbook(inventory: Path, runs_dir: Path, log_dir: Path, playbook: Path) -> Path:
+    """The host key check (``host_keys.yml``) with this run's ssh options, for the
+    hosts ``playbook`` reaches, in the run's folder."""
     plays = yaml.safe_load(GATE.read_text())
     for play in plays:
+        play["hosts"] = reached_hosts(playbook)
         play["vars"]["ansible_ssh_args"] += " " + ssh_args(inventory, runs_dir)
     path = log_dir / GATE.name
     path.write_text(yaml.safe_dump(plays, sort_keys=False))
     return path
+
+
+def reached_hosts(playbook: Path) -> str:
+    """A host pattern covering every host the playbook's plays address: their patterns'
+    groups and hosts without exclusions, intersections or indexes, so a host that is
+    down but not used (a worker, for an etcd task) does not stop the run."""
+    found: list[str] = []
+    for play in yaml.safe_load(playbook.read_text()) or []:
+        if "import_playbook" in play:
+            found.append(reached_hosts(playbook.parent / str(play["import_playbook"])))
+            continue
+        pattern = play.get("hosts", "all")
+        parts = pattern if isinstance(pattern, list) else re.split(r"[:,]", str(pattern))
+        if "{{" in str(pattern):
+            return "all"
+        found += [
+            re.sub(r"\[.*\]$", "", str(part).strip())
+            for part in parts
+            if str(part).strip() and str(part).strip()[0] not in "!&"
+        ]
+    return ",".join(dict.fromkeys(p for p in found if p)) or "all"
 
 
 def entries(known: Path) -> set[str]:

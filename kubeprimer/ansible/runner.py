@@ -66,7 +66,7 @@ def run_playbook(
     refusals = hostkeys.Refusals(known, names)
     before = hostkeys.entries(known)
     flags = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]
-    gate = hostkeys.gate_playbook(inventory, runs_dir, log_dir)
+    gate = hostkeys.gate_playbook(inventory, runs_dir, log_dir, path)
 
     def handle(event: dict[str, Any]) -> bool:
         refusals.note(event)

@@ -94,3 +94,17 @@ def test_hand_runs_get_the_same_options(tmp_path: Path) -> None:
     assert f"UserKnownHostsFile={tmp_path.resolve() / 'known_hosts'}" in done.stdout
     assert "-F " in done.stdout
     assert not done.stderr
+
+
+def test_the_check_covers_the_hosts_a_playbook_reaches(tmp_path: Path) -> None:
+    (tmp_path / "inner.yml").write_text("- hosts: vault\n  tasks: []\n")
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        "- hosts: etcd:!kube_control_plane:!kube_node\n  tasks: []\n"
+        "- hosts: kube_control_plane[0]\n  tasks: []\n"
+        "- hosts: [storage, etcd]\n  tasks: []\n"
+        "- import_playbook: inner.yml\n"
+    )
+    assert hostkeys.reached_hosts(playbook) == "etcd,kube_control_plane,storage,vault"
+    playbook.write_text('- hosts: "{{ target }}"\n  tasks: []\n')
+    assert hostkeys.reached_hosts(playbook) == "all"
