@@ -143,7 +143,7 @@ def seal_status(ep: Endpoint) -> dict[str, Any]:
             raise UserError(f"The server at {ep.address} speaks HTTPS: use {secure}.") from None
         raise UserError(
             f"{ep.address} did not answer like a Vault or OpenBao server "
-            f"({str(error).split(', on ')[0].strip()}): check the address."
+            f"({reason(error)}): check the address."
         ) from None
     return status
 
@@ -181,6 +181,11 @@ def connect(
     ep = endpoint(address, ca_cert)
     token, source = read_token(token_file)
     return authenticated(ep, token, source)
+
+
+def reason(error: Exception) -> str:
+    """The server's own words: hvac appends ", on put https://..." and the server newlines."""
+    return " ".join(str(error).split(", on ")[0].split()).rstrip(".")
 
 
 def denied(error: Exception) -> UserError:

@@ -25,6 +25,7 @@ from kubeprimer.vault.connect import (
     check_private,
     raw_client,
     read_text,
+    reason,
     seal_status,
     unreachable,
 )
@@ -236,9 +237,7 @@ def initialise(
             recovery_pgp_keys=args.get("recovery_pgp_keys"),
         )
     except hvac.exceptions.VaultError as error:
-        raise UserError(
-            f"The server refused to initialise: {str(error).split(', on ')[0]}."
-        ) from None
+        raise UserError(f"The server refused to initialise: {reason(error)}.") from None
     except requests.exceptions.RequestException as error:
         raise unreachable(first, error) from None
     shares_b64 = reply["keys_base64" if shamir else "recovery_keys_base64"]
@@ -309,9 +308,7 @@ def _unseal(
 
 
 def _reason(error: Exception) -> str:
-    if isinstance(error, UserError):
-        return error.messages[0].rstrip(".")
-    return " ".join(str(error).split(", on ")[0].split()).rstrip(".")
+    return error.messages[0].rstrip(".") if isinstance(error, UserError) else reason(error)
 
 
 def _unfinished(first: Endpoint, record: Path, reason: str) -> PartlyDone:

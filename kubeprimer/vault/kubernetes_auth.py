@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeprimer.errors import UserError
-from kubeprimer.vault.connect import denied
+from kubeprimer.vault.connect import denied, reason
 
 REVIEWER = "vault-token-reviewer"
 FIELD_MANAGER = "kubeprimer"
@@ -152,7 +152,6 @@ def write_config(vault: Any, mount: str, host: str, ca_pem: str, reviewer_jwt: s
             mount_point=mount,
         )
     except hvac.exceptions.VaultError as error:
-        reason = str(error).split(", on ")[0]
         raise UserError(
-            f"The server refused the kubernetes auth configuration: {reason}."
+            f"The server refused the kubernetes auth configuration: {reason(error)}."
         ) from None

@@ -19,7 +19,7 @@ from typing import Any
 from kubeprimer.errors import raise_if
 from kubeprimer.vault import state
 from kubeprimer.vault.config import Desired, Role, nested_mounts
-from kubeprimer.vault.connect import Endpoint, denied, unreachable
+from kubeprimer.vault.connect import Endpoint, denied, reason, unreachable
 from kubeprimer.vault.partial import PartlyDone
 from kubeprimer.vault.reserved import ADMIN_POLICY, reserved_policy
 
@@ -397,8 +397,9 @@ def check_policies_parse(
                 name=scratch, policy=desired.policies[change.name]
             )
         except hvac.exceptions.InvalidRequest as error:
-            reason = str(error).split(", on ")[0]
-            problems.append(f"policies.{change.name}: the server cannot parse its HCL ({reason}).")
+            problems.append(
+                f"policies.{change.name}: the server cannot parse its HCL ({reason(error)})."
+            )
         else:
             client.sys.delete_acl_policy(scratch)
 
@@ -465,10 +466,9 @@ def apply(client: Any, plan: Plan) -> list[str]:
             else:
                 change.run(client)
         except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as error:
-            reason = " ".join(str(error).split(", on ")[0].split()).rstrip(".")
             left = [c.line().strip() for c in steps[index:]]
             raise PartlyDone(
-                f"The server refused `{left[0]}` ({reason}).",
+                f"The server refused `{left[0]}` ({reason(error)}).",
                 f"Applied ({len(done)}): "
                 + ("; ".join(d.strip() for d in done) or "nothing")
                 + ".",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeprimer.errors import UserError
-from kubeprimer.vault.connect import Endpoint, raw_client, seal_status, unreachable
+from kubeprimer.vault.connect import Endpoint, raw_client, reason, seal_status, unreachable
 
 JOIN_TIMEOUT_S = 60.0
 
@@ -94,7 +94,7 @@ def unseal_member(
             if "not initialized" in str(refused) and time.monotonic() < deadline:
                 time.sleep(1.0)
                 continue
-            return _status(ep, seal_status(ep), _reason(refused))
+            return _status(ep, seal_status(ep), reason(refused))
         except requests.exceptions.RequestException as error:
             raise unreachable(ep, error) from None
         waiting = (
@@ -112,11 +112,6 @@ def _submit(client: Any, ep: Endpoint, keys: Sequence[str], say: Say) -> dict[st
             break
         say(f"  {ep.address}: key accepted ({status.get('progress', 0)}/{status.get('t', 0)})")
     return status
-
-
-def _reason(error: Exception) -> str:
-    # hvac appends ", on put https://..." to the server's message; the address is shown anyway.
-    return str(error).split(", on ")[0]
 
 
 def reachable_status(ep: Endpoint) -> dict[str, Any] | None:
