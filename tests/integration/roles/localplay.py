@@ -37,30 +37,41 @@ def run_role(
         }
         for part in parts
     ]
+    play = {"name": role, "hosts": "localhost", "gather_facts": False, "tasks": steps}
+    addresses = {
+        name: {h: f"192.0.2.{i + 10}" for i, h in enumerate(hosts)}
+        for name, hosts in (groups or {}).items()
+    }
+    return run_plays(tmp_path, [play], settings, addresses, check=check)
+
+
+def run_plays(
+    tmp_path: Path,
+    plays: list[dict[str, Any]],
+    settings: dict[str, Any],
+    groups: dict[str, dict[str, str]],
+    extra_vars: dict[str, Any] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``plays`` with ``settings`` as the vars of every play and ``extra_vars`` as -e.
+
+    ``groups`` maps each group to its (local) hosts and their ansible_host. Extra vars
+    are how a test moves a role's internal paths (vars/main.yml, which outrank play
+    vars) into its temporary folder.
+    """
     play_vars = {"ansible_python_interpreter": sys.executable, **settings}
-    play = [
-        {
-            "name": role,
-            "hosts": "localhost",
-            "gather_facts": False,
-            "vars": play_vars,
-            "tasks": steps,
-        }
-    ]
-    playbook = tmp_path / f"{role}-play.yml"
-    playbook.write_text(yaml.safe_dump(play))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{**play, "vars": play_vars} for play in plays]))
     local = {"ansible_connection": "local"}
     members = {
-        name: {
-            "hosts": {
-                h: {**local, "ansible_host": f"192.0.2.{i + 10}"} for i, h in enumerate(hosts)
-            }
-        }
-        for name, hosts in (groups or {}).items()
+        name: {"hosts": {h: {**local, "ansible_host": address} for h, address in hosts.items()}}
+        for name, hosts in groups.items()
     }
     inventory = {"all": {"hosts": {"localhost": local}, "children": members}}
     inventory_file = tmp_path / "hosts.yml"
     inventory_file.write_text(yaml.safe_dump(inventory))
+    extra = tmp_path / "extra-vars.yml"
+    extra.write_text(yaml.safe_dump(extra_vars or {}))
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
@@ -72,6 +83,8 @@ def run_role(
             "ansible-playbook",
             "-i",
             str(inventory_file),
+            "-e",
+            f"@{extra}",
             str(playbook),
             *(["--check"] if check else []),
         ],
