@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubeprimer import redact
-from kubeprimer.inventory.command_values import kernel_modules
+from kubeprimer.inventory.command_values import kernel_modules, no_proxy
 from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.yamlfile import Vaulted
 
@@ -232,6 +232,7 @@ RULES: tuple[Callable[[Inventory], Iterator[str]], ...] = (
     api_endpoint,
     proxies,
     kernel_modules,
+    no_proxy,
 )
 
 

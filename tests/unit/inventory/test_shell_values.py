@@ -71,3 +71,20 @@ def test_cluster_plan_stops_with_status_2_before_any_connection(tmp_path: Path) 
         "give kernel module names made of letters, digits, _ and - only, such as br_netfilter."
     ]
     assert not (tmp_path / "artifacts").exists()
+
+
+def test_no_proxy_entries_that_would_add_lines_to_service_environments_are_refused(
+    tmp_path: Path,
+) -> None:
+    settings = {
+        "proxy_no_proxy": ["10.0.0.0/8", ".example.org", "10.0.0.0/8\nLD_PRELOAD=/tmp/x.so"]
+    }
+    assert problems(load(inventory(tmp_path, settings))) == [
+        "proxy_no_proxy lists '10.0.0.0/8\\nLD_PRELOAD=/tmp/x.so' on cp1, w1; give host names, domains, "
+        "addresses or CIDRs only, without spaces, quotes or commas."
+    ]
+
+
+def test_a_module_name_with_a_trailing_line_break_is_refused(tmp_path: Path) -> None:
+    path = inventory(tmp_path, {"node_prep_kernel_modules": ["overlay\n"]})
+    assert len(problems(load(path))) == 1
