@@ -66,6 +66,7 @@ def unseal_member(
     if not status.get("sealed"):
         return _status(ep, status)
     submit = functools.partial(_submit, client, ep, say=say)
+    joining = not status.get("initialized")
     while True:
         try:
             # A raft follower that has not joined yet has no progress to reset.
@@ -74,9 +75,12 @@ def unseal_member(
                 say(f"  {ep.address}: unseal progress reset")
             reset = False
             status = submit(keys)
-            # Progress above 0 means the keys ran out before the threshold: wait no more.
+            # On a member that was initialised already, progress above 0 means the keys ran
+            # out before the threshold: waiting would not help.
             while (
-                status.get("sealed") and not status.get("progress") and time.monotonic() < deadline
+                status.get("sealed")
+                and (joining or not status.get("progress"))
+                and time.monotonic() < deadline
             ):
                 # A joining follower stays sealed until raft has caught up with the leader,
                 # and may then want the keys again.
