@@ -9,6 +9,7 @@ import secrets
 import shlex
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ def via(lab: Any, bastion: str, target: str, command: str) -> None:
     )
 
 
+def wait_for_ssh(lab: Any, name: str) -> None:
+    """sshd re-executes itself on reload: for a moment it refuses connections."""
+    deadline = time.monotonic() + 30
+    while lab.ssh(name, "true", check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"{name} does not answer SSH after a reload"
+        time.sleep(0.5)
+
+
 def test_a_host_behind_a_bastion_is_checked_through_it(
     lab: Any, tmp_path: Path, agent: dict[str, str]
 ) -> None:
@@ -70,6 +79,8 @@ def test_a_host_behind_a_bastion_is_checked_through_it(
     # The target refuses SSH from the controller itself (the lab bridge's address).
     (root / DROP_IN).write_text(f"DenyUsers *@{lab.status.plan.gateway}\n")
     lab.ssh(target, "systemctl reload ssh")
+    # Reloaded, the target answers from the bastion only.
+    time.sleep(1)
     try:
         (tmp_path / "direct").mkdir()
         direct = invoke("cluster.check", "-i", str(copy_inventory(lab, tmp_path / "direct")))
@@ -103,6 +114,7 @@ def test_a_host_behind_a_bastion_is_checked_through_it(
     finally:
         (root / DROP_IN).unlink(missing_ok=True)
         via(lab, bastion, target, "systemctl reload ssh")
+        wait_for_ssh(lab, target)
 
 
 def test_the_hosts_become_method_and_password_are_used(lab: Any, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kubeprimer.ansible import hostkeys
+from kubeprimer.inventory import load
 from kubeprimer.lab import node
 from kubeprimer.lab.state import LabDirs
 from kubeprimer.paths import ROOT
@@ -74,7 +75,8 @@ def replace_host_key(lab: Any, name: str, key: Path, scratch: Path) -> str:
 def test_replaced_host_key_stops_check_and_playbook_until_accepted(
     lab: Any, tmp_path: Path
 ) -> None:
-    victim = lab.nodes[-1]
+    # An etcd member: the playbook run below (etcd.list) reaches only the etcd group.
+    victim = next(h.name for h in load(lab.inventory).group("etcd"))
     hosts = copy_inventory(lab, tmp_path)
     # The lab keeps each node's own key in its state folder: the way back.
     original = LabDirs(lab.config.state_dir, lab.name).node(victim) / "ssh_host_ed25519_key"
