@@ -36,6 +36,13 @@ def locks(agent: Agent) -> list[Path]:
     return sorted((Path(agent.settings["repository"]) / "locks").iterdir())
 
 
+def _readable(lock_id: str, env: dict[str, str]) -> bool:
+    done = subprocess.run(
+        ["restic", "cat", "lock", lock_id, "--no-lock"], env=env, capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
 @contextmanager
 def exclusive_lock(agent: Agent, host: str = "") -> Iterator[subprocess.Popen[bytes]]:
     """A restic run holding an exclusive lock (it waits on a FIFO for a new password)."""
@@ -53,7 +60,8 @@ def exclusive_lock(agent: Agent, host: str = "") -> Iterator[subprocess.Popen[by
     )
     try:
         deadline = time.monotonic() + 20
-        while not locks(agent):
+        # Until restic itself reads the lock: a file half written is no lock to it yet.
+        while not any(_readable(lock.name, env) for lock in locks(agent)):
             assert time.monotonic() < deadline, "restic took no lock"
             time.sleep(0.05)
         yield holder
