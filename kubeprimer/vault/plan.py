@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeprimer.errors import raise_if
+from kubeprimer.errors import UserError, raise_if
 from kubeprimer.vault import state
 from kubeprimer.vault.config import Desired, Role, nested_mounts
 from kubeprimer.vault.connect import Endpoint, denied, reason, unreachable
@@ -429,6 +429,10 @@ def make(client: Any, desired: Desired, prune: bool = False, known: Sequence[str
         return _make(client, desired, prune, known)
     except hvac.exceptions.Forbidden as error:
         raise denied(error) from None
+    except hvac.exceptions.VaultError as error:
+        raise UserError(
+            f"The server refused a read the plan needs ({reason(error)}); nothing was changed."
+        ) from None
     except requests.exceptions.RequestException as error:
         raise unreachable(Endpoint(client.url), error) from None
 

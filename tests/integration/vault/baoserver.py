@@ -156,6 +156,10 @@ def kubeprimer(
     )
 
 
+DENIED = (
+    "error: The token may not get /v1/sys/{}: use the admin token "
+    "`invoke vault.init` wrote (policy kubeprimer-admin)."
+)
 DB_PASSWORD = "correct-horse-battery-staple-7f3a"
 API_KEY = "api-key-from-env-91c2"
 
@@ -178,6 +182,15 @@ class Setup:
             "TEST_API_KEY": API_KEY,
         }
         return cli_env(**{**base, **extra})
+
+    def weak_token(self) -> Path:
+        """A 0600 file with a valid token that holds only the default policy."""
+        path = self.folder / f"weak-token-{os.urandom(4).hex()}"
+        path.write_text(
+            self.admin().auth.token.create(policies=["default"])["auth"]["client_token"]
+        )
+        path.chmod(0o600)
+        return path
 
     def config(self, text: str, name: str = "config.yml") -> Path:
         path = self.folder / name

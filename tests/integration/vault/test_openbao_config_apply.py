@@ -12,7 +12,7 @@ from kubeprimer.vault import plan, state
 from kubeprimer.vault.config import load
 from kubeprimer.vault.partial import PartlyDone
 
-from .baoserver import API_KEY, DB_PASSWORD, Setup, kubeprimer
+from .baoserver import API_KEY, DB_PASSWORD, DENIED, Setup, kubeprimer
 
 pytestmark = pytest.mark.integration
 
@@ -368,9 +368,7 @@ def test_a_write_that_still_fails_names_what_was_applied_and_plan_shows_the_rest
 
 
 def test_a_token_without_permissions_is_one_sentence(setup: Setup) -> None:
-    weak = setup.folder / "weak-token"
-    weak.write_text(setup.admin().auth.token.create(policies=["default"])["auth"]["client_token"])
-    weak.chmod(0o600)
+    weak = setup.weak_token()
     done = kubeprimer(
         "vault.plan",
         "--config",
@@ -380,10 +378,7 @@ def test_a_token_without_permissions_is_one_sentence(setup: Setup) -> None:
         env=setup.env(),
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip() == (
-        "error: The token may not get /v1/sys/mounts: use the admin token "
-        "`invoke vault.init` wrote (policy kubeprimer-admin)."
-    )
+    assert done.stderr.strip() == DENIED.format("mounts")
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,12 @@ from kubeprimer.vault.partial import PartlyDone
 from .baoserver import BaoServer, TestCA, cli_env, kubeprimer, new_server
 
 pytestmark = pytest.mark.integration
+needs_age = pytest.mark.skipif(
+    shutil.which("age-keygen") is None, reason="needs the Debian package age (scripts/setup)"
+)
+needs_gpg = pytest.mark.skipif(
+    shutil.which("gpg") is None, reason="needs the Debian package gnupg (scripts/setup)"
+)
 
 
 def out_dir(tmp_path: Path) -> Path:
@@ -178,9 +184,7 @@ def age_identity(folder: Path, name: str) -> tuple[Path, str]:
     return identity, recipient
 
 
-@pytest.mark.skipif(
-    shutil.which("age-keygen") is None, reason="needs the Debian package age (scripts/setup)"
-)
+@needs_age
 def test_init_encrypts_each_share_to_one_age_recipient(
     bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
 ) -> None:
@@ -251,30 +255,27 @@ def gpg(home: Path, *args: str, data: bytes | None = None) -> bytes:
     ).stdout
 
 
-@pytest.mark.skipif(
-    shutil.which("gpg") is None, reason="needs the Debian package gnupg (scripts/setup)"
-)
-def test_init_with_pgp_keys_lets_the_server_encrypt_and_operators_unseal(
-    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
-) -> None:
-    home = tmp_path / "gnupg"
+def pgp_operators(folder: Path) -> tuple[Path, list[Path]]:
+    """Two operators' gpg keys in one keyring; their public keys, one binary, one armored."""
+    home = folder / "gnupg"
     home.mkdir(mode=0o700)
     public = []
     for i in (1, 2):
-        gpg(
-            home,
-            "--quick-gen-key",
-            f"operator{i} <op{i}@example.test>",
-            "default",
-            "default",
-            "never",
-        )
-        path = tmp_path / f"op{i}.asc"
-        # One binary export, one ASCII-armored: operators hand in either.
+        gpg(home, "--quick-gen-key", f"op{i} <op{i}@example.test>", "default", "default", "never")
+        path = folder / f"op{i}.asc"
+        # Operators hand in either form.
         path.write_bytes(
             gpg(home, *(["--armor"] if i == 2 else []), "--export", f"op{i}@example.test")
         )
         public.append(path)
+    return home, public
+
+
+@needs_gpg
+def test_init_with_pgp_keys_lets_the_server_encrypt_and_operators_unseal(
+    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
+) -> None:
+    home, public = pgp_operators(tmp_path)
     out = out_dir(tmp_path)
 
     def operators_decrypt(threshold: int) -> list[str]:
@@ -419,9 +420,7 @@ def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
 PGP_KEYS = Path(__file__).parents[2] / "unit" / "vault" / "pgp"
 
 
-@pytest.mark.skipif(
-    shutil.which("age-keygen") is None, reason="needs the Debian package age (scripts/setup)"
-)
+@needs_age
 def test_operator_keys_the_server_cannot_use_are_refused_before_init(
     bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
 ) -> None:
@@ -458,19 +457,11 @@ def test_operator_keys_the_server_cannot_use_are_refused_before_init(
         assert list(out.iterdir()) == []
 
 
-@pytest.mark.skipif(
-    shutil.which("gpg") is None, reason="needs the Debian package gnupg (scripts/setup)"
-)
+@needs_gpg
 def test_a_failure_after_init_loses_nothing_and_a_rerun_finishes(
     bao_server: BaoServer, test_ca: TestCA, tmp_path: Path
 ) -> None:
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    public = []
-    for i in (1, 2):
-        gpg(home, "--quick-gen-key", f"op{i} <op{i}@example.test>", "default", "default", "never")
-        public.append(tmp_path / f"op{i}.gpg")
-        public[-1].write_bytes(gpg(home, "--export", f"op{i}@example.test"))
+    home, public = pgp_operators(tmp_path)
     out = out_dir(tmp_path)
     ep = Endpoint(bao_server.address, test_ca.ca_cert)
     typo = base64.b64encode(os.urandom(33)).decode()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .baoserver import Setup, kubeprimer
+from .baoserver import DENIED, Setup, kubeprimer
 
 # --import-mode=importlib puts no test folder on sys.path; the shared doubles live in tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -103,9 +103,7 @@ def test_k8s_auth_with_a_weak_token_changes_nothing_in_the_cluster(
     setup: Setup, cluster: tuple[FakeKubeApi, Path]
 ) -> None:
     api, kubeconfig = cluster
-    weak = setup.folder / "k8s-weak-token"
-    weak.write_text(setup.admin().auth.token.create(policies=["default"])["auth"]["client_token"])
-    weak.chmod(0o600)
+    weak = setup.weak_token()
     done = kubeprimer(
         "vault.k8s-auth",
         "--kubeconfig",
@@ -115,8 +113,5 @@ def test_k8s_auth_with_a_weak_token_changes_nothing_in_the_cluster(
         env=setup.env(),
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip() == (
-        "error: The token may not get /v1/sys/auth: use the admin token "
-        "`invoke vault.init` wrote (policy kubeprimer-admin)."
-    )
+    assert done.stderr.strip() == DENIED.format("auth")
     assert api.find("ServiceAccount", "vault", "vault-token-reviewer") is None
