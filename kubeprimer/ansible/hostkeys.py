@@ -138,7 +138,8 @@ def fingerprint(key_blob: str) -> str:
 
 
 def entry_names(inventory: Path) -> dict[str, str]:
-    """known_hosts name (the address ssh connects to) -> inventory host name."""
+    """known_hosts name (the address ssh connects to) -> inventory host name; a host
+    that replaces the ssh options kubeprimer sets is bad input."""
     from kubeprimer.errors import UserError
     from kubeprimer.inventory import load
 
@@ -148,6 +149,13 @@ def entry_names(inventory: Path) -> dict[str, str]:
         # Names only make the messages friendlier; an inventory Ansible reads but
         # kubeprimer's model does not (INI, a plugin) still gets addresses.
         return {}
+    overriding = sorted(h.name for h in hosts if "ansible_ssh_args" in h.vars)
+    if overriding:
+        raise UserError(
+            f"{', '.join(overriding)} set ansible_ssh_args, which would replace the options "
+            "that check SSH host keys; put your SSH options in ansible_ssh_common_args or "
+            "ansible_ssh_extra_args instead."
+        )
     return {(h.address if h.port == 22 else f"[{h.address}]:{h.port}"): h.name for h in hosts}
 
 

@@ -58,11 +58,11 @@ def run_playbook(
     path = PLAYBOOKS / playbook
     if not path.is_file():
         raise UserError(f"There is no playbook {playbook} in {PLAYBOOKS}; check the name.")
+    names = hostkeys.entry_names(inventory)
     console = console or Console(highlight=False)
     log_dir = new_run_dir(runs_dir, path.stem)
     progress = Progress(console)
     known = hostkeys.known_hosts(inventory)
-    names = hostkeys.entry_names(inventory)
     refusals = hostkeys.Refusals(known, names)
     before = hostkeys.entries(known)
     flags = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]

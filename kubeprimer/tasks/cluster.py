@@ -26,10 +26,12 @@ def check(c: Any, inventory: str | None = None, offline: bool = False, timeout: 
     """Validate the inventory, then check every host over SSH in parallel."""
     from rich.console import Console
 
+    from kubeprimer.ansible import hostkeys
     from kubeprimer.preflight import checks, remote, report
 
     console = Console(highlight=False)
     inv = load_inventory(c, inventory)
+    hostkeys.entry_names(inv.path)  # an inventory that turns host key checks off is bad input
     console.print(f"Inventory {inv.path}: {len(inv.hosts)} hosts, no problems found.")
     if offline:
         return

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kubeprimer.ansible import hostkeys
+from kubeprimer.errors import UserError
 
 # What ssh (OpenSSH 9.2) printed, through Ansible, for a lab node whose key was replaced.
 CHANGED = """Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
@@ -108,3 +111,11 @@ def test_the_check_covers_the_hosts_a_playbook_reaches(tmp_path: Path) -> None:
     assert hostkeys.reached_hosts(playbook) == "etcd,kube_control_plane,storage,vault"
     playbook.write_text('- hosts: "{{ target }}"\n  tasks: []\n')
     assert hostkeys.reached_hosts(playbook) == "all"
+
+
+def test_an_inventory_replacing_the_ssh_options_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  hosts:\n    n1: {ansible_host: 10.1.0.11, ansible_ssh_args: -o StrictHostKeyChecking=no}\n"
+    )
+    with pytest.raises(UserError, match=r"n1 set ansible_ssh_args.*ansible_ssh_common_args"):
+        hostkeys.entry_names(tmp_path / "hosts.yml")
