@@ -263,8 +263,13 @@ def run(base: list[str], nodes: dict[str, list[str]]) -> dict[str, Any]:
             continue
         try:
             node = check(csr, nodes)
-        except (Refused, ValueError, UnicodeDecodeError) as reason:
+        except Refused as reason:
             refused[name] = str(reason)
+            continue
+        except (ValueError, IndexError) as error:  # UnicodeDecodeError is a ValueError
+            # A node can send any bytes: a request that cannot be read is refused, and
+            # the other nodes' requests are still looked at.
+            refused[name] = f"the request cannot be read ({error})"
             continue
         try:
             _approve(base, csr, node)

@@ -124,6 +124,21 @@ MALICIOUS = {
         request("system:node:cp1", ("cp1",)),
         usages=("digital signature", "server auth", "client auth"),
     ),
+    # Malformed requests must not stop the approver from serving the other nodes.
+    "empty-request": csr(
+        "empty-request",
+        "system:node:cp1",
+        base64.b64encode(
+            b"-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n"
+        ).decode(),
+    ),
+    "truncated-request": csr(
+        "truncated-request",
+        "system:node:cp1",
+        base64.b64encode(
+            b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+        ).decode(),
+    ),
     "other-signer": csr(
         "other-signer",
         "system:node:cp1",
