@@ -14,6 +14,8 @@ _SNAPSHOT_ID = re.compile(r"^[0-9a-f]{4,64}$")
 # systemd OnCalendar: shorthands (hourly, daily, ...) or date/time expressions. The
 # hosts check the exact grammar with systemd-analyze; this keeps out shell and junk.
 _CALENDAR = re.compile(r"^[A-Za-z0-9 *,.:/~+-]{1,100}$")
+# restic's --read-data-subset: a percentage, or the n-th of t groups of data packs.
+_SUBSET = re.compile(r"^(100|[1-9]?\d(\.\d+)?)%$|^[1-9]\d*/[1-9]\d*$")
 KEEP = ("last", "hourly", "daily", "weekly", "monthly")
 
 
@@ -31,18 +33,37 @@ def snapshot_id(value: str | None, *, required: bool) -> str:
 
 
 def schedule_vars(
-    every: str | None, keep: Mapping[str, str | int | None], disable: bool
+    every: str | None,
+    keep: Mapping[str, str | int | None],
+    disable: bool,
+    jobs: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Extra variables for etcd-schedule.yml: only what was given overrides the inventory."""
+    """Extra variables for etcd-schedule.yml: only what was given overrides the inventory.
+
+    ``jobs`` holds the --check and --drill calendars ("off" turns one off) and
+    --check-subset, the part of the data each check reads.
+    """
+    jobs = {k: v for k, v in (jobs or {}).items() if v is not None}
     if disable:
-        if every or any(v is not None for v in keep.values()):
-            raise UserError("--disable removes the schedule; give it without --every or --keep-*.")
+        if every or jobs or any(v is not None for v in keep.values()):
+            raise UserError(
+                "--disable removes the schedule; give it without --every, --check, --drill "
+                "or --keep-*."
+            )
         return {"etcd_backup_schedule_enabled": False}
     problems = []
-    if every is not None and not _CALENDAR.match(every):
+    calendars = {"every": every, "check": jobs.get("check"), "drill": jobs.get("drill")}
+    for option, value in calendars.items():
+        if value is not None and value != "off" and not _CALENDAR.match(value):
+            problems.append(
+                f"--{option} {value!r} is not a systemd calendar expression; use e.g. hourly, "
+                "daily, weekly or '*-*-* 00/6:00:00'" + (" (or off)." if option != "every" else ".")
+            )
+    subset = jobs.get("check_subset")
+    if subset is not None and not _SUBSET.match(subset):
         problems.append(
-            f"--every {every!r} is not a systemd calendar expression; use e.g. hourly, daily "
-            "or '*-*-* 00/6:00:00'."
+            f"--check-subset {subset!r} is not a part of the data restic can read; use a "
+            "percentage such as 10% or a group such as 1/7."
         )
     given: dict[str, int] = {}
     for name, raw in keep.items():
@@ -63,6 +84,13 @@ def schedule_vars(
     extravars: dict[str, Any] = {"etcd_backup_schedule_enabled": True}
     if every is not None:
         extravars["etcd_backup_on_calendar"] = every
+    for job in ("check", "drill"):
+        if calendars[job] is not None:
+            extravars[f"etcd_backup_{job}_on_calendar"] = (
+                "" if calendars[job] == "off" else calendars[job]
+            )
+    if subset is not None:
+        extravars["etcd_backup_check_read_data_subset"] = subset
     extravars.update({f"etcd_backup_keep_{k}": v for k, v in given.items()})
     return extravars
 

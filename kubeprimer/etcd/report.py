@@ -49,3 +49,21 @@ def drill_summary(result: dict[str, Any]) -> str:
         f"{result['keys']} keys, hash {result['hash']} (etcd {result['etcd_version']}); "
         f"drill time {result['drill_seconds']:.1f} s."
     )
+
+
+def health_lines(status: dict[str, Any]) -> list[str]:
+    """The last repository check and restore drill, one line each, failures first in words."""
+    lines = []
+    for kind, name in (("check", "Repository check"), ("drill", "Restore drill")):
+        last = status.get(kind)
+        if not last:
+            lines.append(f"{name}: never run on this member (see invoke etcd.schedule --{kind}).")
+            continue
+        when = (
+            datetime.fromtimestamp(float(last["at"])).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        )
+        if last.get("ok"):
+            lines.append(f"{name}: passed at {when}.")
+        else:
+            lines.append(f"{name}: FAILED at {when}: {last.get('error', 'no detail')}")
+    return lines

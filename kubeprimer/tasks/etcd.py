@@ -68,6 +68,9 @@ def backup(c: Any, inventory: str | None = None) -> None:
         "keep_daily": "keep one backup for each of the last N days",
         "keep_weekly": "keep one backup for each of the last N weeks",
         "keep_monthly": "keep one backup for each of the last N months",
+        "check": "systemd calendar of the repository check on the first member, e.g. daily (off: none)",
+        "check_subset": "part of the data each check reads: a percentage such as 10% or a group such as 1/7",
+        "drill": "systemd calendar of the restore drill on the first member, e.g. weekly (off: none)",
         "disable": "remove the schedule (stop and disable the timers)",
         "inventory": INVENTORY_HELP,
     },
@@ -80,10 +83,13 @@ def schedule(
     keep_daily: str | None = None,
     keep_weekly: str | None = None,
     keep_monthly: str | None = None,
+    check: str | None = None,
+    check_subset: str | None = None,
+    drill: str | None = None,
     disable: bool = False,
     inventory: str | None = None,
 ) -> None:
-    """Run backups on a timer on every etcd member, with retention."""
+    """Run backups on a timer on every etcd member, with retention, checks and drills."""
     from kubeprimer.etcd.options import schedule_vars
 
     keep = {
@@ -93,18 +99,23 @@ def schedule(
         "weekly": keep_weekly,
         "monthly": keep_monthly,
     }
-    _play(c, "etcd-schedule.yml", inventory, extravars=schedule_vars(every, keep, disable))
+    jobs = {"check": check, "drill": drill, "check_subset": check_subset}
+    extravars = schedule_vars(every, keep, disable, jobs)
+    _play(c, "etcd-schedule.yml", inventory, extravars=extravars)
 
 
 @task(name="list", help={"inventory": INVENTORY_HELP})
 def list_(c: Any, inventory: str | None = None) -> None:
-    """List the etcd backups: time, size, revision and the host that took each."""
-    from kubeprimer.etcd.report import backups_table
+    """List the etcd backups (time, size, revision, host) and the last check and drill."""
+    from kubeprimer.etcd.report import backups_table, health_lines
 
     with _report_file() as report:
         _play(c, "etcd-list.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
-        entries = _answer(report) or []
-    _console().print(backups_table(entries))
+        answer = _answer(report) or {}
+    console = _console()
+    console.print(backups_table(answer.get("backups", [])))
+    for line in health_lines(answer):
+        console.print(line)
 
 
 @task(

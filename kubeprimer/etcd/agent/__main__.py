@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import backup, config, drill, restore
+from . import backup, config, health, restore
 from .restic import Repository
 from .run import AgentError
 
@@ -37,10 +37,24 @@ def parser() -> argparse.ArgumentParser:
         help="timer run: wait this host's turn, skip if another member just backed up",
     )
     sub.add_parser("init", help="create the restic repository unless it exists")
-    sub.add_parser("list", help="the backups in the repository")
+    listing = sub.add_parser("list", help="the backups in the repository")
+    listing.add_argument(
+        "--status", action="store_true", help="with this host's last check and drill"
+    )
+    verify = sub.add_parser("check", help="check the repository and read a subset of its data")
+    verify.add_argument(
+        "--read-data-subset",
+        dest="subset",
+        default="",
+        help="restic's subset of data packs to read, e.g. 10%% or 1/7 (default: the setting)",
+    )
     sub.add_parser(
         "unlock", help="remove the restic locks of runs that are gone (never a live one)"
     )
+    raw = sub.add_parser(
+        "restic", help="run any restic command on this cluster's repository, e.g. 'restic check'"
+    )
+    raw.add_argument("restic_args", nargs=argparse.REMAINDER, help="restic's arguments")
     check = sub.add_parser("drill", help="restore a backup into a throwaway etcd and check it")
     check.add_argument("--snapshot", default="", help="backup ID (default: the newest)")
     check.add_argument("--no-repo-check", action="store_true", help="skip 'restic check'")
@@ -62,11 +76,16 @@ def dispatch(args: argparse.Namespace, settings: config.Config) -> Any:
     if args.command == "init":
         return {"created": Repository(settings).init()}
     if args.command == "list":
-        return [s.as_dict() for s in Repository(settings).snapshots()]
+        backups = [s.as_dict() for s in Repository(settings).snapshots()]
+        return {"backups": backups, **health.status(settings)} if args.status else backups
+    if args.command == "check":
+        return health.check(settings, say, args.subset or settings.check_read_data_subset)
     if args.command == "unlock":
         return Repository(settings).unlock()
     if args.command == "drill":
-        return drill.drill(settings, args.snapshot, say, check_repo=not args.no_repo_check)
+        return health.drill_recorded(
+            settings, args.snapshot, say, check_repo=not args.no_repo_check
+        )
     if args.command == "stage-restore":
         return restore.stage(settings, args.snapshot)
     if args.command == "restore-member":
@@ -80,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config.load(args.config)
         config.check_private(settings.password_file)
+        if args.command == "restic":
+            # restic's own output and exit status, as a person at the terminal expects.
+            return Repository(settings).passthrough(args.restic_args)
         result = dispatch(args, settings)
     except AgentError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

@@ -6,20 +6,19 @@ after the whole upload succeeded, and retention runs only after that.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import metrics
+from . import health, metrics
 from .config import Config
 from .etcd import Etcd
+from .hostlock import exclusive
 from .restic import Repository
 from .run import AgentError
 
@@ -28,20 +27,6 @@ MANIFEST_NAME = "manifest.json"
 PKI_DIR = "pki"
 
 Say = Callable[[str], None]
-
-
-@contextmanager
-def exclusive(state_dir: Path) -> Iterator[None]:
-    """One backup per host at a time: a timer run and a manual run must not overlap."""
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(state_dir / "backup.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AgentError(
-                "another backup is running on this host; wait for it to end."
-            ) from None
-        yield
 
 
 def sha256(path: Path) -> str:
@@ -104,11 +89,12 @@ def backup(config: Config, say: Say, *, scheduled: bool = False) -> dict[str, An
     """Take, check, store and prune one backup; returns what was stored."""
     started = time.time()
     try:
-        with exclusive(config.state_dir):
+        with exclusive(config.state_dir, config.lock_wait_seconds):
             repo = Repository(config)
             if scheduled and (skipped := _fresh_elsewhere(config, repo, say)):
                 return skipped
             result = _take(config, repo, say, started)
+            health.refuse_after_failed_check(config, result)
     except AgentError:
         metrics.write(
             config.textfile_dir,

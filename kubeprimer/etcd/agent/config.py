@@ -49,6 +49,8 @@ class Config:
     command_timeout: int = 30
     # How long a run waits for another run's restic lock before it gives up.
     lock_wait_seconds: int = 60
+    # restic's --read-data-subset for a scheduled check.
+    check_read_data_subset: str = "10%"
 
     def tool(self, name: str) -> str:
         """etcdctl/etcdutl/etcd from bin_dir when present there, else from PATH."""

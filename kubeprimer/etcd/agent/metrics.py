@@ -22,6 +22,10 @@ HELP = {
     "duration_seconds": "Wall time of the last successful etcd backup.",
     "size_bytes": "Size of the etcd snapshot in the last successful backup.",
     "revision": "etcd revision of the snapshot in the last successful backup.",
+    "last_check_success_timestamp_seconds": "Unix time of the last restic check that passed.",
+    "last_check_success": "1 when the last restic check of the repository passed, else 0.",
+    "last_drill_success_timestamp_seconds": "Unix time of the last restore drill that passed.",
+    "last_drill_success": "1 when the last restore drill passed, else 0.",
 }
 
 

@@ -8,7 +8,9 @@ fatal errors, newer releases use 10 (no repository), 11 (lock failed) and 12
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -123,7 +125,8 @@ def explain(stderr: str, code: int, repository: str) -> str:
     if any(marker in text for marker in damaged):
         return (
             f"the backup repository {repository} is damaged ({last_line(stderr)}); run "
-            "'restic check --read-data' on it and drill an earlier backup."
+            "'kubeprimer-etcd-backup check --read-data-subset 100%' as root on an etcd member "
+            "to see the damage, and drill an earlier backup with 'invoke etcd.verify --snapshot ID'."
         )
     if code == 3:
         return "restic could not read every file for the backup; check the files it names."
@@ -180,6 +183,11 @@ class Repository:
             if left <= 0:
                 raise AgentError(self.lock_message())
             time.sleep(min(LOCK_WAIT_SECONDS, left))
+
+    def passthrough(self, args: Sequence[str]) -> int:
+        """Run restic as given, with this repository's settings; its output goes straight out."""
+        argv = self._argv(*args)
+        return subprocess.run(argv, env={**os.environ, **self.env}, check=False).returncode
 
     def locks(self) -> list[Lock]:
         """The repository's locks; one that vanishes while it is read is left out."""
@@ -305,9 +313,9 @@ class Repository:
             args += ["--include", pattern]
         self.call(*args)
 
-    def check(self) -> None:
-        """Structural check of the repository, plus reading a sample of the data packs."""
-        self.call("check", "--read-data-subset=5%", timeout=3600)
+    def check(self, subset: str = "5%") -> None:
+        """Structural check of the repository, plus reading a subset of the data packs."""
+        self.call("check", f"--read-data-subset={subset}", timeout=6 * 3600)
 
 
 def parse_time(text: str) -> float:

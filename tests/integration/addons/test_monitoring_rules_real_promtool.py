@@ -153,6 +153,70 @@ RULE_TESTS = [
         ],
     },
     {
+        # A check passes at t=0 and fails at 28m; the drill passes at t=0, then never again.
+        # Samples closer than the 5 m lookback, as in the stale-backup case above.
+        "interval": "4m",
+        "input_series": [
+            {
+                "series": 'kubeprimer_etcd_backup_last_check_success{host="m1",node="m1"}',
+                "values": "1 1 1 1 1 1 1 0x3000",
+            },
+            {
+                "series": 'kubeprimer_etcd_backup_last_check_success_timestamp_seconds{host="m1"}',
+                "values": "0x3000",
+            },
+            {
+                "series": 'kubeprimer_etcd_backup_last_drill_success{host="m1"}',
+                "values": "1x3000",
+            },
+            {
+                "series": 'kubeprimer_etcd_backup_last_drill_success_timestamp_seconds{host="m1"}',
+                "values": "0x3000",
+            },
+        ],
+        "alert_rule_test": [
+            {"eval_time": "20m", "alertname": "EtcdBackupCheckFailed", "exp_alerts": []},
+            {
+                "eval_time": "50m",
+                "alertname": "EtcdBackupCheckFailed",
+                "exp_alerts": [
+                    alert(
+                        "EtcdBackupCheckFailed",
+                        "critical",
+                        "The etcd backup repository check on m1 failed; repair it "
+                        "(docs/etcd-backup.md).",
+                        host="m1",
+                    )
+                ],
+            },
+            {"eval_time": "50m", "alertname": "EtcdBackupDrillFailed", "exp_alerts": []},
+            {"eval_time": "47h", "alertname": "EtcdBackupCheckStale", "exp_alerts": []},
+            {
+                "eval_time": "50h",
+                "alertname": "EtcdBackupCheckStale",
+                "exp_alerts": [
+                    alert(
+                        "EtcdBackupCheckStale",
+                        "warning",
+                        "No check of the etcd backup repository has passed for 2d 2h 0m 0s.",
+                    )
+                ],
+            },
+            {"eval_time": "7d", "alertname": "EtcdBackupDrillStale", "exp_alerts": []},
+            {
+                "eval_time": "8d2h",
+                "alertname": "EtcdBackupDrillStale",
+                "exp_alerts": [
+                    alert(
+                        "EtcdBackupDrillStale",
+                        "warning",
+                        "No etcd restore drill has passed for 8d 2h 0m 0s.",
+                    )
+                ],
+            },
+        ],
+    },
+    {
         "interval": "10m",
         "input_series": [{"series": 'up{job="prometheus"}', "values": "1x10"}],
         "alert_rule_test": [
@@ -181,8 +245,12 @@ def run(*args: str, cwd: Path) -> str:
 
 
 def test_rules_parse_and_fire_when_they_should(tmp_path: Path) -> None:
-    (tmp_path / "rules.yml").write_text(rendered()["prometheus-rules"]["data"]["kubeprimer.yml"])
-    assert "SUCCESS: 9 rules found" in run("promtool", "check", "rules", "rules.yml", cwd=tmp_path)
+    rules = rendered()["prometheus-rules"]["data"]["kubeprimer.yml"]
+    (tmp_path / "rules.yml").write_text(rules)
+    count = sum(len(group["rules"]) for group in yaml.safe_load(rules)["groups"])
+    assert f"SUCCESS: {count} rules found" in run(
+        "promtool", "check", "rules", "rules.yml", cwd=tmp_path
+    )
     tests = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": RULE_TESTS}
     (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
     assert "SUCCESS" in run("promtool", "test", "rules", "tests.yml", cwd=tmp_path)

@@ -148,3 +148,16 @@ def test_list_table_and_sizes() -> None:
         ]
     )
     assert table.row_count == 1
+
+
+def test_health_lines_say_a_failed_check_in_words() -> None:
+    from kubeprimer.etcd.report import health_lines
+
+    lines = health_lines(
+        {"check": {"ok": False, "at": 1_800_000_000, "error": "the repository is damaged"}}
+    )
+    assert lines[0].startswith("Repository check: FAILED at ")
+    assert lines[0].endswith("the repository is damaged")
+    assert lines[1] == (
+        "Restore drill: never run on this member (see invoke etcd.schedule --drill)."
+    )

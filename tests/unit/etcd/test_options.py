@@ -88,3 +88,23 @@ def test_restore_asks_for_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("builtins.input", lambda _prompt: "yes")
     with pytest.raises(UserError, match="does not match"):
         confirm_restore("1a2b3c4d", yes=False, stdin=_Tty())
+
+
+def test_schedule_sets_checks_and_drills_and_turns_them_off() -> None:
+    jobs = {"check": "daily", "drill": "off", "check_subset": "1/7"}
+    got = schedule_vars(None, NO_KEEP, disable=False, jobs=jobs)
+    assert got == {
+        "etcd_backup_schedule_enabled": True,
+        "etcd_backup_check_on_calendar": "daily",
+        "etcd_backup_drill_on_calendar": "",
+        "etcd_backup_check_read_data_subset": "1/7",
+    }
+
+
+def test_schedule_refuses_a_bad_check_drill_or_subset_in_one_round() -> None:
+    jobs = {"check": "daily; reboot", "drill": "weekly", "check_subset": "all"}
+    with pytest.raises(UserError) as raised:
+        schedule_vars(None, NO_KEEP, disable=False, jobs=jobs)
+    assert len(raised.value.messages) == 2
+    assert raised.value.messages[0].startswith("--check 'daily; reboot' is not")
+    assert raised.value.messages[1].startswith("--check-subset 'all' is not")
