@@ -18,6 +18,8 @@ from typing import Any
 PREFIX = ".kubeprimer-"
 FRESH = PREFIX + "restore-new"
 KEPT = PREFIX + "before-restore-"
+# The file system's own folder at the root of a mount point stays where fsck expects it.
+STAYS = {"lost+found"}
 
 
 class Swap:
@@ -58,7 +60,7 @@ class Swap:
         """Old entries into ``kept``, restored ones into place; safe to run again."""
         kept.mkdir(mode=0o700, exist_ok=True)
         for entry in sorted(self.data_dir.iterdir()):
-            if not entry.name.startswith(PREFIX):
+            if not entry.name.startswith(PREFIX) and entry.name not in STAYS:
                 entry.rename(_free_name(kept / entry.name))
         for entry in sorted(self.fresh.iterdir()):
             entry.rename(self.data_dir / entry.name)

@@ -64,6 +64,7 @@ def _mount_tmpfs_holding(data_dir: Path) -> None:
     shutil.move(data_dir, aside)
     data_dir.mkdir(mode=0o700)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", str(data_dir)], check=True)
+    (data_dir / "lost+found").mkdir(mode=0o700)  # as at the root of an ext4 file system
     for entry in aside.iterdir():
         shutil.move(entry, data_dir / entry.name)
     aside.rmdir()
@@ -127,7 +128,7 @@ def test_restore_onto_mount_points_finishes_after_a_failure_part_way(
 
         assert cluster.get("/registry/known/7") == "value-7"
         assert cluster.get("/registry/later") is None
-        assert all(os.path.ismount(d) for d in mounts)
+        assert all(os.path.ismount(d) and (d / "lost+found").is_dir() for d in mounts)
         assert not (agent.root / "state" / "restore").exists()
     finally:
         cluster.stop_all()
