@@ -66,7 +66,10 @@ def unseal_member(
     if not status.get("sealed"):
         return _status(ep, status)
     submit = functools.partial(_submit, client, ep, say=say)
-    joining = not status.get("initialized")
+    # With keys enough for the threshold, a member still sealed is a raft follower catching
+    # up (it may show progress meanwhile): wait for it. With too few, nothing will change.
+    entered = 0 if reset else int(status.get("progress") or 0)
+    enough = len(keys) + entered >= int(status.get("t") or 0)
     while True:
         try:
             # A raft follower that has not joined yet has no progress to reset.
@@ -75,11 +78,9 @@ def unseal_member(
                 say(f"  {ep.address}: unseal progress reset")
             reset = False
             status = submit(keys)
-            # On a member that was initialised already, progress above 0 means the keys ran
-            # out before the threshold: waiting would not help.
             while (
                 status.get("sealed")
-                and (joining or not status.get("progress"))
+                and (enough or not status.get("progress"))
                 and time.monotonic() < deadline
             ):
                 # A joining follower stays sealed until raft has caught up with the leader,
