@@ -155,7 +155,11 @@ class _Checker:
             if source not in os.environ:
                 self.problems.append(f"{where}: environment variable {source} is not set.")
                 return None
-            return os.environ[source]
+            try:
+                return os.environ[source].encode("utf-8").decode("utf-8")
+            except UnicodeEncodeError:
+                self.problems.append(f"{where}: environment variable {source} is not UTF-8 text.")
+                return None
         text = self.file_text(where, (self.base / source).expanduser())
         return None if text is None else text.rstrip("\n")
 

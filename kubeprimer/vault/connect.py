@@ -85,11 +85,18 @@ def read_token(token_file: str | None = None) -> tuple[str, str]:
         token = read_text(path, "Token file").strip()
         if not token:
             raise UserError(f"Token file {path} is empty.")
-        return token, f"token file {path}"
+        return _checked(token, f"token file {path}"), f"token file {path}"
     for name in TOKEN_ENV:
         if os.environ.get(name):
-            return os.environ[name].strip(), f"${name}"
+            return _checked(os.environ[name].strip(), f"${name}"), f"${name}"
     raise UserError("No token: pass --token-file (mode 0600) or set BAO_TOKEN (or VAULT_TOKEN).")
+
+
+def _checked(token: str, source: str) -> str:
+    """Tokens are printable ASCII; anything else cannot even travel in an HTTP header."""
+    if not (token.isascii() and token.isprintable()):
+        raise UserError(f"The {source} holds characters no token has: is it the right one?")
+    return token
 
 
 def raw_client(ep: Endpoint, token: str | None = None) -> Any:

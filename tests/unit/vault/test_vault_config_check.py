@@ -101,3 +101,14 @@ def test_durations() -> None:
         None,
         None,
     ]
+
+
+def test_a_secret_variable_that_is_not_utf8_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The environment hands undecodable bytes to Python as lone surrogates.
+    monkeypatch.setenv("KP_BINARY_SECRET", "abc\udcff")
+    found = problems(tmp_path, "mounts: {kv: {secrets: {a: {k: {env: KP_BINARY_SECRET}}}}}\n")
+    assert found == [
+        "mounts.kv.secrets.a.k: environment variable KP_BINARY_SECRET is not UTF-8 text."
+    ]

@@ -107,3 +107,14 @@ def test_key_and_recipient_files_that_are_not_utf8_are_one_sentence(tmp_path: Pa
         read_key_files([str(path)])
     with pytest.raises(UserError, match=r"age recipients file .* is not UTF-8 text"):
         age_recipients(path)
+
+
+@pytest.mark.parametrize("token", ["s.\udcff-from-bytes", "s.tok€n", "s.two\nlines"])
+def test_a_token_no_server_issues_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, token: str
+) -> None:
+    for name in ("BAO_TOKEN", "VAULT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BAO_TOKEN", token)
+    with pytest.raises(UserError, match=r"The \$BAO_TOKEN holds characters no token has"):
+        read_token(None)
