@@ -45,7 +45,10 @@ def _prompt_keys(wanted: int) -> list[str]:
     _say(f"Enter up to {wanted} unseal key(s); input is hidden, an empty line stops.")
     keys = []
     for i in range(1, wanted + 1):
-        key = getpass.getpass(f"Unseal key {i} of {wanted}: ").strip()
+        try:
+            key = getpass.getpass(f"Unseal key {i} of {wanted}: ").strip()
+        except EOFError:  # input closed: the keys given so far are all there are
+            break
         if not key:
             break
         keys.append(key)
@@ -144,9 +147,14 @@ def unseal(
 
     endpoints = _members(c, address, ca_cert, inventory)
     statuses = [reachable_status(ep) or {} for ep in endpoints]
-    entered = 0 if reset else max(int(s.get("progress") or 0) for s in statuses)
-    wanted = max(int(s.get("t") or 0) for s in statuses) - entered
-    keys = read_key_files(keys_file, age_identity) if keys_file else _prompt_keys(wanted or 3)
+    sealed = [s for s in statuses if s.get("sealed")]
+    # A follower that has not joined yet knows no threshold; the others do.
+    threshold = max(int(s.get("t") or 0) for s in statuses) or 3
+    entered = 0 if reset else max((int(s.get("progress") or 0) for s in sealed), default=0)
+    if keys_file:
+        keys = read_key_files(keys_file, age_identity)
+    else:
+        keys = _prompt_keys(threshold - entered) if sealed else []
     if not _report(unseal_all(endpoints, keys, reset, _say)):
         raise Exit("error: some members are still sealed (see above).", code=1)
 

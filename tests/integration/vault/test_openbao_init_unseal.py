@@ -393,8 +393,8 @@ def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
         held.append(str(path))
     args = ("--address", bao_server.address, "--ca-cert", str(test_ca.ca_cert))
 
-    def unseal(*extra: str) -> subprocess.CompletedProcess[str]:
-        return kubeprimer("vault.unseal", *args, *extra)
+    def unseal(*extra: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return kubeprimer("vault.unseal", *args, *extra, stdin=stdin)
 
     restart(bao_server)
     first = unseal("--keys-file", held[0])
@@ -403,9 +403,14 @@ def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
     assert (
         "still sealed: 1 of 2 keys entered, the next key holder runs vault.unseal" in first.stderr
     )
-    second = unseal("--keys-file", held[2])
+    nothing = unseal()  # the prompt, with nothing typed
+    assert nothing.returncode == 2 and "No unseal keys were given" in nothing.stderr
+    # The second holder types their key at the prompt: one is asked for, not two.
+    second = unseal(stdin=Path(held[2]).read_text())
     assert second.returncode == 0, second.stderr
+    assert "Enter up to 1 unseal key(s)" in second.stderr
     assert f"{bao_server.address}: unsealed" in second.stderr
+    assert_no_secret_leaked([Path(held[2]).read_text().strip()], second.stdout, second.stderr)
 
     restart(bao_server)
     assert unseal("--keys-file", held[0]).returncode == 1
