@@ -111,6 +111,9 @@ def unreachable(ep: Endpoint, error: Exception) -> UserError:
     """One sentence for a server that does not answer, or answers with a certificate we distrust."""
     import requests
 
+    if isinstance(error, requests.exceptions.SSLError) and "WRONG_VERSION_NUMBER" in str(error):
+        plain = "http://" + ep.address.removeprefix("https://")
+        return UserError(f"The server at {ep.address} does not speak TLS: use {plain}.")
     if isinstance(error, requests.exceptions.SSLError):
         return UserError(
             f"TLS to {ep.address} failed ({_short(error)}): pass --ca-cert with the CA "

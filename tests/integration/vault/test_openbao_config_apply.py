@@ -3,6 +3,8 @@ and every kind of bad input leaving the server exactly as it was."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from typing import Any
 
 import pytest
@@ -444,3 +446,19 @@ def test_a_mount_deeper_than_the_admin_policy_reaches_does_not_break_plan(setup:
         assert "deep/er/mount" not in done.stdout
     finally:
         setup.admin().sys.disable_secrets_engine("deep/er/mount")
+
+
+def test_https_to_a_plain_http_listener_is_one_sentence(setup: Setup) -> None:
+    # Any plain-HTTP listener answers a TLS hello the same way a dev server's does.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    worker = threading.Thread(target=server.serve_forever, daemon=True)
+    worker.start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        done = setup.run("vault.plan", setup.config(BASE), BAO_ADDR=f"https://{address}")
+    finally:
+        server.shutdown()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        f"error: The server at https://{address} does not speak TLS: use http://{address}."
+    )
