@@ -27,6 +27,8 @@ FILE_NAME = "known_hosts"
 GATE = Path(__file__).with_name("host_keys.yml")
 # What ssh prints when a recorded key no longer matches; it names the key's host entry.
 _CHANGED = re.compile(r"Host key for (\S+) has changed")
+# What ssh prints, in strict mode, for a host the file holds no key for.
+_UNKNOWN = re.compile(r"No \S+ host key is known for (\S+) and you have requested strict")
 _REFUSED = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED")
 
 
@@ -36,13 +38,21 @@ def known_hosts(inventory: Path) -> Path:
     return directory.resolve() / FILE_NAME
 
 
+def checking(known: Path) -> str:
+    """StrictHostKeyChecking for ``known``: ``accept-new`` records a first contact's key;
+    where the file cannot be written (a read-only checkout), ``yes`` refuses a host it
+    holds no key for, instead of trusting it again on every run without a record."""
+    writable = os.access(known, os.W_OK) if known.exists() else os.access(known.parent, os.W_OK)
+    return "accept-new" if writable else "yes"
+
+
 def ssh_config(known: Path, runs_dir: Path) -> Path:
     """An ssh config file for ``-F``: ProxyJump hands ``-F`` (and no ``-o`` option) to
     the ssh that reaches the bastion, so this is how the bastion's key is checked
     against the same file. The user's and the system's own configs still apply after it."""
     text = (
         f'UserKnownHostsFile "{known}"\n'
-        "StrictHostKeyChecking accept-new\n"
+        f"StrictHostKeyChecking {checking(known)}\n"
         # Readable names, so a site can review and commit the file.
         "HashKnownHosts no\n"
         "Include ~/.ssh/config\n"
@@ -74,7 +84,7 @@ def ssh_args(inventory: Path, runs_dir: Path) -> str:
         "-o",
         f"UserKnownHostsFile={known}",
         "-o",
-        "StrictHostKeyChecking=accept-new",
+        f"StrictHostKeyChecking={checking(known)}",
         "-F",
         str(ssh_config(known, runs_dir.resolve())),
     ]
@@ -124,10 +134,19 @@ def reached_hosts(playbook: Path) -> str:
 
 
 def entries(known: Path) -> set[str]:
-    try:
-        lines = known.read_text().splitlines()
-    except FileNotFoundError:
+    """The file's key lines; one that cannot be read as text is bad input, as ssh
+    would silently skip what it cannot parse."""
+    from kubeprimer.errors import UserError
+    from kubeprimer.yamlfile import text_of
+
+    if known.is_dir():
+        raise UserError(
+            f"{display(known)} is a folder, where kubeprimer keeps the hosts' SSH keys in a "
+            "file of that name; move the folder away."
+        )
+    if not known.exists():
         return set()
+    lines = text_of(known).splitlines()
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
@@ -208,12 +227,19 @@ def refused(message: str) -> bool:
 
 def sentence(host: str, message: str, known: Path, names: dict[str, str]) -> str:
     """One sentence: whose key, where it was recorded, and the command that accepts it."""
-    match = _CHANGED.search(message)
+    unknown = _UNKNOWN.search(message)
+    match = unknown or _CHANGED.search(message)
     entry = match.group(1) if match else host
     if names.get(entry) == host or entry == host:
         whose = _label(entry, names)
     else:
         whose = f"{_label(entry, names)}, on the way to {host},"
+    if unknown:
+        return (
+            f"The SSH host key of {whose} is not in {display(known)}, which kubeprimer cannot "
+            "write to record it on first contact: make the file (or its folder) writable, or "
+            "add the host's key to it yourself, and run again."
+        )
     return (
         f"The SSH host key of {whose} differs from the one recorded in {display(known)}: "
         f"if the host was reinstalled or its key replaced on purpose, accept the new key "

@@ -119,3 +119,37 @@ def test_an_inventory_replacing_the_ssh_options_is_refused(tmp_path: Path) -> No
     )
     with pytest.raises(UserError, match=r"n1 set ansible_ssh_args.*ansible_ssh_common_args"):
         hostkeys.entry_names(tmp_path / "hosts.yml")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"10.1.0.11 ssh-ed25519 \xff\xfe\n", "is not UTF-8 text"), (None, "is a folder")],
+)
+def test_a_known_hosts_that_is_not_text_is_one_sentence(
+    tmp_path: Path, content: bytes | None, fragment: str
+) -> None:
+    known = tmp_path / "known_hosts"
+    if content is None:
+        known.mkdir()
+    else:
+        known.write_bytes(content)
+    with pytest.raises(UserError, match=fragment):
+        hostkeys.entries(known)
+
+
+def test_a_host_a_read_only_file_lacks_is_named_with_the_fix(tmp_path: Path) -> None:
+    # What ssh (OpenSSH 9.2) printed, through Ansible, in strict mode for a host not in the file.
+    message = (
+        "Failed to connect to the host via ssh: No ED25519 host key is known for "
+        "[10.1.0.13]:2222 and you have requested strict checking.\r\n"
+        "Host key verification failed."
+    )
+    assert hostkeys.refused(message)
+    sentence = hostkeys.sentence(
+        "w3", message, tmp_path / "known_hosts", {"[10.1.0.13]:2222": "w3"}
+    )
+    assert sentence == (
+        f"The SSH host key of w3 ([10.1.0.13]:2222) is not in {tmp_path / 'known_hosts'}, which "
+        "kubeprimer cannot write to record it on first contact: make the file (or its folder) "
+        "writable, or add the host's key to it yourself, and run again."
+    )
