@@ -104,7 +104,9 @@ def load(path: Path) -> Inventory:
         path = next((path / n for n in ("hosts.yml", "hosts.yaml") if (path / n).exists()), path)
     if not path.exists():
         raise UserError(f"{path} does not exist; pass an existing inventory with -i.")
-    data = yamlfile.read(path)
+    # Ansible reads an inventory file encrypted whole with ansible-vault, so does this.
+    revealer = Revealer()
+    data = revealer.read(path)
     if data is None:
         raise UserError(
             f"{path} is empty; describe your hosts in it (see inventories/sample/hosts.yml)."
@@ -124,7 +126,6 @@ def load(path: Path) -> Inventory:
             groups[name].parents.append("all")
             groups["all"].children.append(name)
 
-    revealer = Revealer()
     for name, group in groups.items():
         group.vars.update(_read_vars_dir(path.parent / "group_vars", name, problems, revealer))
         group.vars = revealer.variables(group.vars)
@@ -231,7 +232,7 @@ def _read_vars_dir(
         else:
             continue
         for file in files:
-            data = yamlfile.parse(revealer.file_text(yamlfile.text_of(file), file), file)
+            data = revealer.read(file)
             if data is None:
                 continue
             if isinstance(data, dict):

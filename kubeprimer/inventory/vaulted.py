@@ -11,11 +11,12 @@ for the value (an addon Secret holding ``$ANSIBLE_VAULT;...``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubeprimer import yamlfile
 from kubeprimer.errors import UserError
 from kubeprimer.paths import ANSIBLE_CFG
 from kubeprimer.yamlfile import Vaulted
@@ -146,3 +147,19 @@ class Revealer:
         if plain is None:
             raise UserError(locked_message(str(path)))
         return plain
+
+    def read(self, path: Path) -> Any:
+        """A user's YAML file, decrypted first when ``ansible-vault encrypt`` made it."""
+        return yamlfile.parse(self.file_text(yamlfile.text_of(path), path), path)
+
+
+def locked_paths(data: Any, path: str = "") -> Iterator[str]:
+    """Where ``data`` holds a value no configured password opens (``a.b[0]``)."""
+    if isinstance(data, Locked):
+        yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from locked_paths(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from locked_paths(value, f"{path}[{index}]")

@@ -25,6 +25,7 @@ def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> 
 
 def play_on(c: Any, playbook: str, inv: inventory.Inventory, **options: Any) -> RunResult:
     """Run the playbook on an inventory already validated, and end the task if it failed."""
+    inventory.require_unlocked(inv)
     result = run_playbook(
         playbook,
         inv.path,

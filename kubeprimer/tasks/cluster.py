@@ -27,11 +27,13 @@ def check(c: Any, inventory: str | None = None, offline: bool = False, timeout: 
     from rich.console import Console
 
     from kubeprimer.ansible import hostkeys
+    from kubeprimer.inventory import require_unlocked
     from kubeprimer.preflight import checks, remote, report
 
     console = Console(highlight=False)
     inv = load_inventory(c, inventory)
     hostkeys.entry_names(inv.path)  # an inventory that turns host key checks off is bad input
+    require_unlocked(inv)
     console.print(f"Inventory {inv.path}: {len(inv.hosts)} hosts, no problems found.")
     if offline:
         return
