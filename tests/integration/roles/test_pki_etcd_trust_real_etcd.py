@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from kubeprimer.etcd.agent.drill import free_port
 from kubeprimer.paths import ROLES
-from tests.integration.etcd.cluster import etcd_bin_dir
+from tests.integration.etcd.cluster import etcd_bin_dir, free_port
 from tests.integration.roles.localplay import run_plays
 
 pytestmark = pytest.mark.integration
