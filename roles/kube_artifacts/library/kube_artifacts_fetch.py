@@ -44,6 +44,13 @@ options:
     description: Seconds to wait for each request.
     type: int
     default: 30
+  proxy:
+    description:
+      - C(http_proxy), C(https_proxy) and C(no_proxy) for the downloads. An argument, not
+        the task's C(environment), which Ansible puts on the remote command line, where
+        any user of the host (and of the controller) would read a proxy password in C(ps).
+    type: dict
+    default: {}
 """
 
 RETURN = r"""
@@ -136,10 +143,13 @@ def main() -> None:
             "files": {"type": "dict", "required": True},
             "checksum_suffix": {"type": "str", "default": ".sha256"},
             "timeout": {"type": "int", "default": 30},
+            "proxy": {"type": "dict", "default": {}, "no_log": True},
         },
         supports_check_mode=True,
     )
     p = module.params
+    # urllib reads the proxy from the environment of this process only.
+    os.environ.update({key: str(value) for key, value in p["proxy"].items() if value})
     changed = False
     check = module.check_mode
     for folder in p["directories"]:
