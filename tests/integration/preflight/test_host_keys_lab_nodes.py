@@ -115,3 +115,32 @@ def test_replaced_host_key_stops_check_and_playbook_until_accepted(
         assert len(recaps) == 1, recaps
     finally:
         replace_host_key(lab, victim, original, tmp_path)
+
+
+def test_a_read_only_inventory_refuses_a_host_it_has_no_key_for(lab: Any, tmp_path: Path) -> None:
+    """First contact cannot be recorded there: trusting the host anyway would trust
+    whatever answers, on every run, with nothing to compare against."""
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    hosts = copy_inventory(lab, inventory)
+    stranger = lab.nodes[-1]
+    known = inventory / "known_hosts"
+    kept = [line for line in known.read_text().splitlines() if lab.address(stranger) not in line]
+    known.write_text("\n".join(kept) + "\n")
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    subprocess.run(["mount", "--bind", str(inventory), str(read_only)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(read_only)], check=True)
+        check = invoke("cluster.check", "-i", str(read_only / hosts.name))
+    finally:
+        subprocess.run(["umount", str(read_only)], check=True)
+    assert check.returncode == 3, check.stdout + check.stderr
+    flat = " ".join(check.stdout.split())
+    assert (
+        f"The SSH host key of {stranger} ({lab.address(stranger)}) is not in "
+        f"{read_only / 'known_hosts'}, which kubeprimer cannot write" in flat
+    ), flat
+    assert "Recorded the SSH host key" not in flat
+    # The other hosts, whose keys the file holds, were checked and reached.
+    assert all(f"{n} ok" in flat for n in lab.nodes if n != stranger), flat
