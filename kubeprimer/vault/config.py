@@ -25,10 +25,13 @@ from kubeprimer.vault.reserved import (
     reserved_policy,
 )
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MOUNT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
-DURATION = re.compile(r"^(\d+)([smhd]?)$")
-UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# \Z, not $: $ also matches before a final newline, and such a name reached the server.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+MOUNT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
+# Seconds, or Go's compound form (1h30m); ASCII, as \d alone also takes other scripts' digits.
+DURATION = re.compile(r"\d+|(\d+[smhd])+", re.ASCII)
+DURATION_PART = re.compile(r"(\d+)([smhd])", re.ASCII)
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 TOP_KEYS = {"mounts", "policies", "kubernetes", "remove"}
 MOUNT_KEYS = {"type", "description", "max_versions", "secrets"}
@@ -37,7 +40,7 @@ KUBERNETES_KEYS = {"mount", "roles"}
 ROLE_KEYS = {"service_accounts", "namespaces", "policies", "ttl", "audience"}
 REMOVE_KEYS = {"mounts", "policies", "kubernetes_roles", "secrets"}
 VALUE_KEYS = {"file", "env"}
-POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\Z")
 # KV v2 keeps max_versions as a 32-bit unsigned number and silently wraps anything larger.
 MAX_VERSIONS = 2**32 - 1
 # The server parses TTLs as Go durations: nanoseconds in a signed 64-bit number.
@@ -94,9 +97,13 @@ class Desired:
 
 
 def duration_s(value: Any) -> int | None:
-    """Seconds from 90, "90s", "15m", "1h" or "2d"; None when it is none of those."""
-    match = DURATION.match(str(value).strip())
-    return int(match.group(1)) * UNIT_S[match.group(2)] if match else None
+    """Seconds from 90, "90s", "15m", "1h", "2d" or "1h30m"; None when it is none of those."""
+    text = str(value).strip()
+    if not DURATION.fullmatch(text):
+        return None
+    if text.isdigit():
+        return int(text)
+    return sum(int(n) * UNIT_S[unit] for n, unit in DURATION_PART.findall(text))
 
 
 class _Checker:
@@ -232,9 +239,15 @@ class _Checker:
             return
         data = {}
         for key, spec in values.items():
+            if not isinstance(key, str) or not key:
+                self.problems.append(
+                    f"{where}: {key!r} is not a key name; keys must be non-empty text "
+                    "(quote numbers)."
+                )
+                continue
             got = self.value(f"{where}.{key}", spec)
             if got is not None:
-                data[str(key)] = got
+                data[key] = got
         secret = Secret(mount, path, data)
         desired.secrets[secret.full] = secret
 
@@ -287,11 +300,11 @@ class _Checker:
             )
         desired.kubernetes_mount = mount
         for name, role in self.keys_any("kubernetes.roles", spec.get("roles")).items():
-            self.role(str(name), role, desired)
+            self.role(name, role, desired)
 
-    def role(self, name: str, spec: Any, desired: Desired) -> None:
+    def role(self, name: Any, spec: Any, desired: Desired) -> None:
         where = f"kubernetes.roles.{name}"
-        if not NAME.match(name):
+        if not isinstance(name, str) or not NAME.match(name):
             self.problems.append(f"{where}: {name!r} is not a valid role name.")
         elif name != name.lower():
             self.problems.append(
@@ -301,12 +314,12 @@ class _Checker:
         accounts = self.names(
             f"{where}.service_accounts",
             spec.get("service_accounts"),
-            re.compile(r"^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$"),
+            re.compile(r"^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)\Z"),
         )
         spaces = self.names(
             f"{where}.namespaces",
             spec.get("namespaces"),
-            re.compile(r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"),
+            re.compile(r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\Z"),
         )
         for field_name, got in (("service_accounts", accounts), ("namespaces", spaces)):
             if not got:
@@ -373,6 +386,9 @@ def check(path: Path) -> tuple[Desired, list[str]]:
         raise UserError(f"Config file {path} does not exist.")
     raw = yamlfile.read(path)
     checker = _Checker(path.parent)
+    if isinstance(raw, dict):
+        # Keys like x-defaults only hold anchors for merge keys (as in Compose files).
+        raw = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("x-"))}
     spec = checker.keys("the top level", raw, TOP_KEYS) if raw is not None else {}
     desired = Desired()
     for mount_path, mount in checker.keys_any("mounts", spec.get("mounts")).items():

@@ -112,3 +112,59 @@ def test_a_secret_variable_that_is_not_utf8_is_named(
     assert found == [
         "mounts.kv.secrets.a.k: environment variable KP_BINARY_SECRET is not UTF-8 text."
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # `$` also matches before a final newline: such names reached the server.
+        ('mounts: {"apps\\n": {}}\n', "is not a usable mount path"),
+        ('mounts: {kv: {secrets: {"a/b\\n": {k: {env: HOME}}}}}\n', "is not a valid secret path"),
+        ('policies: {"p\\n": {hcl: x}}\n', "is not a valid policy name"),
+        ('kubernetes: {roles: {"r\\n": {service_accounts: [a], namespaces: [a]}}}\n', "role name"),
+        # Digits of other scripts are digits to Python, not to the server.
+        (
+            'kubernetes: {roles: {r: {service_accounts: [a], namespaces: [a], ttl: "\u0661\u0662h"}}}\n',
+            "not a duration",
+        ),
+        # A null key is not the key "None", nor an empty one a key at all.
+        ("mounts: {kv: {secrets: {a: {null: {env: HOME}}}}}\n", "keys must be non-empty text"),
+        ('mounts: {kv: {secrets: {a: {"": {env: HOME}}}}}\n', "keys must be non-empty text"),
+        ("mounts: {kv: {secrets: {a: {5: {env: HOME}}}}}\n", "keys must be non-empty text"),
+        (
+            "kubernetes: {roles: {null: {service_accounts: [a], namespaces: [a]}}}\n",
+            "None is not a valid role name",
+        ),
+    ],
+)
+def test_names_and_values_are_whole_matches(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(tmp_path, text)
+    assert any(expected in p for p in found), found
+
+
+def test_compound_durations_are_go_durations() -> None:
+    assert [duration_s(v) for v in ("1h30m", "1d12h", "2m5s", "1h1h", "h", "1h-5m")] == [
+        5400,
+        129600,
+        125,
+        7200,
+        None,
+        None,
+    ]
+
+
+def test_top_level_keys_starting_with_x_hold_anchors_for_merge_keys(tmp_path: Path) -> None:
+    desired = load(
+        write(
+            tmp_path,
+            """
+            x-pods: &pods {service_accounts: [app], namespaces: [team]}
+            kubernetes:
+              roles:
+                a: {<<: *pods, ttl: 5m}
+                b: {<<: *pods, namespaces: [other]}
+            """,
+        )
+    )
+    assert desired.roles["a"].namespaces == ("team",) and desired.roles["a"].ttl_s == 300
+    assert desired.roles["b"].namespaces == ("other",)
