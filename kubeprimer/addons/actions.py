@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kubeprimer.addons import catalog, config, install, remove, render, status
 from kubeprimer.addons.catalog import Addon
-from kubeprimer.addons.kube import connect
+from kubeprimer.addons.kube import connect, refusals
 from kubeprimer.addons.render import context
 from kubeprimer.addons.templating import render_text
 from kubeprimer.errors import UserError
@@ -43,6 +43,16 @@ def install_many(
     # Every addon is checked and rendered before the first one touches the cluster.
     prepared = [prepare(a, settings) for a in addons]
     client = connect(kubeconfig)
+    with refusals():
+        _install_prepared(client, prepared, options, console)
+
+
+def _install_prepared(
+    client: Any,
+    prepared: list[tuple[config.Resolved, list[dict[str, Any]]]],
+    options: install.Options,
+    console: Console,
+) -> None:
     for resolved, objects in prepared:
         addon = resolved.addon
         for warning in resolved.warnings:
@@ -57,7 +67,8 @@ def install_many(
 
 def remove_one(addon: Addon, kubeconfig: Path | None, console: Console) -> None:
     client = connect(kubeconfig)
-    done = remove.remove(client, addon.name)
+    with refusals():
+        done = remove.remove(client, addon.name)
     for ref, action in done:
         console.print(f"  {action:<8} {ref}", highlight=False)
     kept = [str(r) for r, a in done if a == "kept"]
@@ -72,9 +83,10 @@ def remove_one(addon: Addon, kubeconfig: Path | None, console: Console) -> None:
 
 def listing(kubeconfig: Path | None, console: Console, kind: str) -> None:
     try:
-        installed: dict[str, str] | None = {
-            s.addon: s.version for s in status.status(connect(kubeconfig))
-        }
+        with refusals():
+            installed: dict[str, str] | None = {
+                s.addon: s.version for s in status.status(connect(kubeconfig))
+            }
         note = ""
     except UserError as error:
         installed, note = None, error.messages[0]
@@ -94,7 +106,8 @@ def listing(kubeconfig: Path | None, console: Console, kind: str) -> None:
 
 def show_status(kubeconfig: Path | None, console: Console) -> bool:
     """A table of installed addons; False when some workload is not rolled out."""
-    rows = status.status(connect(kubeconfig))
+    with refusals():
+        rows = status.status(connect(kubeconfig))
     table = Table("addon", "version", "objects", "workloads ready", "missing")
     for s in rows:
         table.add_row(

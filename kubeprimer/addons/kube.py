@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,11 +48,49 @@ def connect(kubeconfig: Path | None) -> Any:
     _reachable(api_client.configuration.host)
     # A private discovery cache: the shared default in the temp dir outlives clusters.
     cache = Path(tempfile.mkdtemp(prefix="kubeprimer-discovery-")) / "cache.json"
+    server = api_client.configuration.host
     try:
-        return dynamic(api_client, cache_file=str(cache))
+        with refusals():
+            return dynamic(api_client, cache_file=str(cache))
     except HTTPError as error:
-        server = api_client.configuration.host
         raise UserError(f"The API server at {server} cannot be reached ({error}).") from None
+    except ValueError:
+        # What the client raises when an http:// address reaches a TLS listener.
+        raise UserError(
+            f"The API server at {server} speaks HTTPS; write its address as https:// in "
+            "the kubeconfig."
+        ) from None
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """The API server refusing the kubeconfig's credentials, at any call, is one sentence."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        yield
+    except ApiException as error:
+        if error.status == 401:
+            raise UserError(
+                "The API server does not accept the kubeconfig's credentials (401 "
+                "Unauthorized); pass a current admin kubeconfig with --kubeconfig."
+            ) from None
+        if error.status == 403:
+            raise UserError(
+                f"The kubeconfig's user may not do this ({_reason(error)}); pass an "
+                "admin kubeconfig with --kubeconfig."
+            ) from None
+        raise
+
+
+def _reason(error: Any) -> str:
+    """The server's own message for a refusal: which verb on which resource."""
+    import json
+
+    try:
+        return str(json.loads(error.body)["message"])
+    except (TypeError, ValueError, KeyError):
+        return "403 Forbidden"
 
 
 def _reachable(server: str, timeout: float = 5.0) -> None:
