@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,11 +109,23 @@ def check_request(shares: int, threshold: int, protection: Protection, out_dir: 
         problems.append(
             f"{count} operator key(s) for {shares} key shares: give exactly one public key per share."
         )
-    for path in protection.pgp_keys:
-        keystore.pgp_public_key_b64(path)
-    if protection.age_recipients and not protection.pgp_keys and count == shares:
+    pgp = [keystore.pgp_public_key_b64(path) for path in protection.pgp_keys]
+    for again, first in _repeats(pgp):
+        problems.append(
+            f"--pgp-keys: key {again} repeats key {first} ({protection.pgp_keys[again - 1]}): "
+            "one operator would hold two shares; give one key per operator."
+        )
+    age = keystore.age_recipients(protection.age_recipients) if protection.age_recipients else []
+    for again, first in _repeats(age):
+        problems.append(
+            f"{protection.age_recipients}: recipient {again} repeats recipient {first}: "
+            "one operator would hold two shares; give one recipient per operator."
+        )
+    if protection.age_recipients and not pgp and count == shares and not problems:
         keystore.check_age_recipients(protection.age_recipients)
-    if not out_dir.is_dir():
+    if out_dir.exists() and not out_dir.is_dir():
+        problems.append(f"Output folder {out_dir} is a file: give a folder for the keys.")
+    elif not out_dir.is_dir():
         if not out_dir.parent.is_dir():
             problems.append(
                 f"Output folder {out_dir} cannot be made: {out_dir.parent} does not exist."
@@ -126,6 +139,42 @@ def check_request(shares: int, threshold: int, protection: Protection, out_dir: 
             if (out_dir / name).exists():
                 problems.append(f"{out_dir / name} already exists: move it away, it may hold keys.")
     raise_if(problems)
+
+
+def _repeats(items: Sequence[str]) -> list[tuple[int, int]]:
+    """(position, first position) of each item seen before, counting from 1."""
+    first: dict[str, int] = {}
+    found = []
+    for number, item in enumerate(items, 1):
+        if item in first:
+            found.append((number, first[item]))
+        first.setdefault(item, number)
+    return found
+
+
+# About the size of the unfinished-init record, so that a nearly full disk shows now.
+PROBE_BYTES = 64 * 1024
+
+
+def prepare_out(out_dir: Path) -> None:
+    """Make the output folder and prove it takes a file, before the server makes keys
+    that would have nowhere to go."""
+    probe = out_dir / f".write-test-{os.getpid()}"
+    try:
+        out_dir.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"\0" * PROBE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise UserError(
+            f"Output folder {out_dir} cannot be written ({error.strerror}): "
+            "free space or pick another --out; the server was not touched."
+        ) from None
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def output_names(shares: int, protection: Protection) -> list[str]:
@@ -220,7 +269,7 @@ def initialise(
             f"The server at {first.address} is already initialised; nothing was changed."
         )
     check_request(shares, threshold, protection, out_dir)
-    out_dir.mkdir(mode=0o700, exist_ok=True)
+    prepare_out(out_dir)
     # With auto-unseal (transit) the server makes recovery keys instead of unseal keys.
     shamir = status.get("type", "shamir") == "shamir"
     prefix = "" if shamir else "recovery_"
@@ -248,7 +297,15 @@ def initialise(
         reply["root_token"],
         key_files(threshold, protection, shares_b64),
     )
-    pending.write(record)
+    try:
+        pending.write(record)
+    except OSError as error:
+        # prepare_out wrote as much a moment ago; only a disk filled since gets here.
+        raise PartlyDone(
+            f"{first.address} is initialised, but {record} could not be written "
+            f"({error.strerror}): its keys and root token exist nowhere else.",
+            "Stop the server, wipe its storage, free space and run vault.init again.",
+        ) from None
     plain = [] if protection.pgp_keys or not shamir else list(shares_b64)
     return _finish(endpoints, out_dir, pending, plain, prompt_keys)
 
@@ -282,7 +339,12 @@ def _finish(
             )
             keystore.write_private(token_path, admin["auth"]["client_token"] + "\n")
         result.files.append(token_path)
-    except (UserError, hvac.exceptions.VaultError, requests.exceptions.RequestException) as error:
+    except (
+        UserError,
+        OSError,
+        hvac.exceptions.VaultError,
+        requests.exceptions.RequestException,
+    ) as error:
         raise _unfinished(first, record, _reason(error)) from None
     result.root_revoked = revoke_root(first, pending.root_token)
     if not result.root_revoked:
@@ -308,7 +370,11 @@ def _unseal(
 
 
 def _reason(error: Exception) -> str:
-    return error.messages[0].rstrip(".") if isinstance(error, UserError) else reason(error)
+    if isinstance(error, UserError):
+        return error.messages[0].rstrip(".")
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename or 'a key file'}: {error.strerror}"
+    return reason(error)
 
 
 def _unfinished(first: Endpoint, record: Path, reason: str) -> PartlyDone:

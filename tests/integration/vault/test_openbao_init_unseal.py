@@ -511,3 +511,28 @@ def test_a_failure_after_init_loses_nothing_and_a_rerun_finishes(
     assert_no_secret_leaked(
         [root, admin, *keys], again.stdout, again.stderr, bao_server.log.read_text()
     )
+
+
+def test_a_full_disk_after_init_keeps_the_record_and_a_rerun_finishes(
+    bao_server: BaoServer, test_ca: TestCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubeprimer.vault import keys as keystore
+
+    out = out_dir(tmp_path)
+    ep = Endpoint(bao_server.address, test_ca.ca_cert)
+    real_write = keystore.write_private
+
+    def disk_full(path: Path, text: str) -> None:
+        if path.name != "init-pending.json":
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(keystore, "write_private", disk_full)
+    with pytest.raises(PartlyDone) as stopped:
+        initialise([ep], 1, 1, Protection(), out, lambda n: [])
+    assert "No space left on device" in stopped.value.messages[0]
+    assert [p.name for p in out.iterdir()] == ["init-pending.json"]
+    monkeypatch.setattr(keystore, "write_private", real_write)
+    result = initialise([ep], 1, 1, Protection(), out, lambda n: [])
+    assert result.root_revoked and not (out / "init-pending.json").exists()
+    assert parse_keys((out / "unseal-keys").read_text())

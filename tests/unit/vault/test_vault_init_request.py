@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kubeprimer.errors import UserError
-from kubeprimer.vault.init import Protection, check_request
+from kubeprimer.vault.init import Protection, check_request, prepare_out
 
 
 def problems(shares: int, threshold: int, protection: Protection, out: Path) -> list[str]:
@@ -52,3 +52,27 @@ def test_pgp_and_age_together_are_refused(tmp_path: Path) -> None:
     recipients.write_text("age1aaa\n")
     with pytest.raises(UserError, match="not both"):
         check_request(1, 1, Protection((key,), recipients), tmp_path)
+
+
+def test_an_out_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert any("is a file" in p for p in problems(3, 2, Protection(), taken))
+
+
+def test_one_operator_may_not_hold_two_shares(tmp_path: Path) -> None:
+    recipients = tmp_path / "r.txt"
+    key = "age12ta8mra2y6jm08a4wprte5kqe0z23f3jw0cnt2sylyfuh4w9v9hqhlc2x2"
+    recipients.write_text(f"{key}\n{key}\n")
+    found = problems(2, 2, Protection(age_recipients=recipients), tmp_path / "out")
+    assert any("recipient 2 repeats recipient 1" in p for p in found), found
+    pgp = tmp_path / "k.asc"
+    pgp.write_text((Path(__file__).parent / "pgp" / "encrypting.asc").read_text())
+    found = problems(2, 2, Protection(pgp_keys=(pgp, pgp)), tmp_path / "out")
+    assert any("key 2 repeats key 1" in p for p in found), found
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_init() -> None:
+    # /proc takes no new folders, not even from root: the closest to a read-only disk here.
+    with pytest.raises(UserError, match="cannot be written"):
+        prepare_out(Path("/proc/kubeprimer-init-out"))
