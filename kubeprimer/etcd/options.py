@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 from kubeprimer.errors import UserError, raise_if
+from kubeprimer.etcd.agent.health import subset_ok
 
 # A restic snapshot ID or a prefix of one long enough to be unambiguous in practice.
 _SNAPSHOT_ID = re.compile(r"^[0-9a-f]{4,64}$")
-# systemd OnCalendar: shorthands (hourly, daily, ...) or date/time expressions. The
-# hosts check the exact grammar with systemd-analyze; this keeps out shell and junk.
-_CALENDAR = re.compile(r"^[A-Za-z0-9 *,.:/~+-]{1,100}$")
-# restic's --read-data-subset: a percentage, or the n-th of t groups of data packs.
-_SUBSET = re.compile(r"^(100|[1-9]?\d(\.\d+)?)%$|^[1-9]\d*/[1-9]\d*$")
+# systemd OnCalendar: shorthands (hourly, daily, ...) or date/time expressions; this
+# keeps out shell and junk, systemd-analyze (where the controller has it) the rest.
+_CALENDAR = re.compile(r"[A-Za-z0-9 *,.:/~+-]{1,100}")
 KEEP = ("last", "hourly", "daily", "weekly", "monthly")
 
 
@@ -30,6 +32,21 @@ def snapshot_id(value: str | None, *, required: bool) -> str:
             f"--snapshot {value!r} is not a backup ID; use the ID column of invoke etcd.list."
         )
     return value.lower()
+
+
+@functools.lru_cache(maxsize=64)
+def calendar_ok(value: str) -> bool:
+    """A systemd calendar expression, as the hosts' systemd will read it."""
+    if not _CALENDAR.fullmatch(value):
+        return False
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        # The role's preflight checks the grammar on the hosts before anything changes.
+        return True
+    done = subprocess.run(
+        [analyze, "calendar", value], capture_output=True, timeout=30, check=False
+    )
+    return done.returncode == 0
 
 
 def schedule_vars(
@@ -54,13 +71,13 @@ def schedule_vars(
     problems = []
     calendars = {"every": every, "check": jobs.get("check"), "drill": jobs.get("drill")}
     for option, value in calendars.items():
-        if value is not None and value != "off" and not _CALENDAR.match(value):
+        if value is not None and value != "off" and not calendar_ok(value):
             problems.append(
                 f"--{option} {value!r} is not a systemd calendar expression; use e.g. hourly, "
                 "daily, weekly or '*-*-* 00/6:00:00'" + (" (or off)." if option != "every" else ".")
             )
     subset = jobs.get("check_subset")
-    if subset is not None and not _SUBSET.match(subset):
+    if subset is not None and not subset_ok(subset):
         problems.append(
             f"--check-subset {subset!r} is not a part of the data restic can read; use a "
             "percentage such as 10% or a group such as 1/7."

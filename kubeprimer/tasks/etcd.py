@@ -20,7 +20,8 @@ def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
     from kubeprimer.etcd import settings
 
     inv = load_inventory(c, inventory)
-    settings.check(inv)
+    # The run's own options (extra variables) win over the inventory, so check them together.
+    settings.check(inv, options.get("extravars"))
     play_on(c, playbook, inv, **options)
 
 

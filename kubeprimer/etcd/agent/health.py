@@ -23,7 +23,8 @@ from .run import BAD_INPUT, AgentError
 CHECK = "check"
 DRILL = "drill"
 # restic's --read-data-subset forms: a percentage or the n-th of t groups of packs.
-SUBSET = re.compile(r"^(100|[1-9]?\d(\.\d+)?)%$|^[1-9]\d*/[1-9]\d*$")
+_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)%")
+_GROUP = re.compile(r"([1-9]\d{0,5})/([1-9]\d{0,5})")
 
 Say = Callable[[str], None]
 
@@ -56,9 +57,19 @@ def status(config: Config) -> dict[str, Any]:
     return {CHECK: last(config, CHECK), DRILL: last(config, DRILL)}
 
 
+def subset_ok(subset: str) -> bool:
+    """What restic accepts: above 0 % and at most 100 %, or n/t with n from 1 to t."""
+    if percent := _PERCENT.fullmatch(subset):
+        return 0 < float(percent.group(1)) <= 100
+    if group := _GROUP.fullmatch(subset):
+        return int(group.group(1)) <= int(group.group(2))
+    return False
+
+
 def check(config: Config, say: Say, subset: str) -> dict[str, Any]:
     """restic check of the structure plus a subset of the data packs, recorded."""
-    if not SUBSET.match(subset):
+    # A subset restic refuses would be recorded as a failed check: refuse it first.
+    if not subset_ok(subset):
         raise AgentError(
             f"--read-data-subset {subset!r} is not a subset restic reads; use a percentage "
             "such as 10% or a group such as 1/7.",

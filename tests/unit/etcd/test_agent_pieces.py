@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeprimer.etcd.agent import config, metrics, restic
+from kubeprimer.etcd.agent import config, health, metrics, restic
 from kubeprimer.etcd.agent.restore import this_member
 from kubeprimer.etcd.agent.run import BAD_INPUT, AgentError
 from kubeprimer.etcd.report import backups_table, human_size
@@ -161,3 +161,24 @@ def test_health_lines_say_a_failed_check_in_words() -> None:
     assert lines[1] == (
         "Restore drill: never run on this member (see invoke etcd.schedule --drill)."
     )
+
+
+@pytest.mark.parametrize("subset", ["0%", "0.0%", "5/3", "0/1", "101%", "all; reboot"])
+def test_a_check_with_a_subset_restic_refuses_is_bad_input_and_records_nothing(
+    tmp_path: Path, subset: str
+) -> None:
+    settings = config.Config(
+        endpoints=["https://127.0.0.1:2379"],
+        repository=str(tmp_path / "repo"),
+        password_file=tmp_path / "password",
+        state_dir=tmp_path / "state",
+        textfile_dir=tmp_path / "textfile",
+    )
+
+    with pytest.raises(AgentError) as raised:
+        health.check(settings, lambda _line: None, subset)
+
+    assert raised.value.code == BAD_INPUT
+    # Not a failed check: no record, no metric, so no alert and backups go on.
+    assert health.last(settings, health.CHECK) is None
+    assert not (tmp_path / "textfile").exists()

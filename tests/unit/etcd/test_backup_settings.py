@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,76 @@ def test_the_ssh_command_reaches_restic_one_argument_per_element() -> None:
         with pytest.raises(AgentError) as raised:
             sftp_command(["ssh", breaking])
         assert raised.value.code == BAD_INPUT
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # A trailing newline passes a pattern that ends in '$'.
+        ("etcd_backup_sftp_user", "backup\n"),
+        ("etcd_backup_sftp_base_dir", "/srv/backup\n"),
+        ("etcd_backup_sftp_address", "10.0.0.9\n"),
+        ("etcd_backup_on_calendar", "daily; rm -rf /"),
+        ("etcd_backup_check_on_calendar", "daily\n[Service]\nExecStart=/bin/id"),
+        ("etcd_backup_drill_on_calendar", "weekly$(id)"),
+        ("etcd_backup_check_read_data_subset", "0%"),
+        ("etcd_backup_check_read_data_subset", "150%"),
+        ("etcd_backup_check_read_data_subset", "5/3"),
+        ("etcd_backup_keep_daily", -1),
+        ("etcd_backup_keep_daily", "7; reboot"),
+        ("etcd_backup_keep_hourly", True),
+        ("etcd_backup_target", "ftp"),
+        ("etcd_backup_lock_wait_seconds", "soon"),
+    ],
+)
+def test_every_setting_of_the_role_is_checked_before_a_run(
+    tmp_path: Path, name: str, value: object
+) -> None:
+    inv = load(_inventory(tmp_path, **{name: value}))
+
+    with pytest.raises(UserError) as raised:
+        settings.check(inv)
+
+    assert len(raised.value.messages) == 1
+    assert raised.value.messages[0].startswith(f"{name} ")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_a_calendar_systemd_cannot_read_is_refused(tmp_path: Path) -> None:
+    inv = load(_inventory(tmp_path, etcd_backup_on_calendar="every minute"))
+
+    with pytest.raises(UserError, match=r"^etcd_backup_on_calendar 'every minute'"):
+        settings.check(inv)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("etcd_backup_s3_endpoint", "s3.example.net"),
+        ("etcd_backup_s3_endpoint", "https://s3.example.net/\nx"),
+        ("etcd_backup_s3_bucket", "Bad Bucket; id"),
+        ("etcd_backup_s3_bucket", ""),
+    ],
+)
+def test_s3_values_are_checked_for_an_s3_target(tmp_path: Path, name: str, value: str) -> None:
+    good = {"etcd_backup_s3_endpoint": "https://s3.example.net", "etcd_backup_s3_bucket": "etcd"}
+    inv = load(_inventory(tmp_path, etcd_backup_target="s3", **{**good, name: value}))
+
+    with pytest.raises(UserError) as raised:
+        settings.check(inv)
+
+    assert [m.split(" ")[0] for m in raised.value.messages] == [name]
+
+
+def test_keeping_nothing_is_refused_with_the_options_of_this_run(tmp_path: Path) -> None:
+    inv = load(_inventory(tmp_path, etcd_backup_keep_daily=0, etcd_backup_keep_weekly=0))
+    settings.check(inv)
+
+    with pytest.raises(UserError, match="keep at least one backup"):
+        settings.check(inv, {"etcd_backup_keep_hourly": 0})
+
+
+def test_options_of_this_run_override_the_inventory(tmp_path: Path) -> None:
+    inv = load(_inventory(tmp_path, etcd_backup_on_calendar="daily; reboot"))
+
+    settings.check(inv, {"etcd_backup_on_calendar": "hourly"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import pytest
 
@@ -108,3 +109,23 @@ def test_schedule_refuses_a_bad_check_drill_or_subset_in_one_round() -> None:
     assert len(raised.value.messages) == 2
     assert raised.value.messages[0].startswith("--check 'daily; reboot' is not")
     assert raised.value.messages[1].startswith("--check-subset 'all' is not")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+@pytest.mark.parametrize("calendar", ["every minute", "sometimes", "daily daily"])
+def test_schedule_refuses_a_calendar_systemd_cannot_read(calendar: str) -> None:
+    with pytest.raises(UserError) as raised:
+        schedule_vars(calendar, NO_KEEP, disable=False)
+    assert raised.value.messages[0].startswith(f"--every {calendar!r} is not a systemd calendar")
+
+
+@pytest.mark.parametrize("subset", ["0%", "0.0%", "5/3", "0/0", "-1", "150%", "100.5%", "1/0"])
+def test_schedule_refuses_a_subset_restic_refuses(subset: str) -> None:
+    with pytest.raises(UserError, match="--check-subset"):
+        schedule_vars(None, NO_KEEP, disable=False, jobs={"check_subset": subset})
+
+
+@pytest.mark.parametrize("subset", ["0.5%", "10%", "100%", "100.0%", "1/7", "7/7"])
+def test_schedule_takes_every_subset_restic_reads(subset: str) -> None:
+    got = schedule_vars(None, NO_KEEP, disable=False, jobs={"check_subset": subset})
+    assert got["etcd_backup_check_read_data_subset"] == subset
