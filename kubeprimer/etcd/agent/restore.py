@@ -186,8 +186,8 @@ def restore_member(config: Config, snapshot_id: str, token: str, name: str = "")
         raise AgentError(
             f"the restore of {data_dir} stopped part-way ({reason}{': ' + str(where) if where else ''}); "
             f"nothing is lost: the old data is in {kept_now} and backup {snapshot_id} stays "
-            f"staged; fix that and run 'invoke etcd.restore --snapshot {snapshot_id} --yes' "
-            "again to finish the restore."
+            # Only the task knows the inventory: it names the exact command to run.
+            "staged; fix that and run the same restore again to finish it."
         ) from None
     return _result(member, data_dir, state["kept"], bump, manifest)
 
