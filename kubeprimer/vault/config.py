@@ -291,13 +291,7 @@ class _Checker:
     def kubernetes(self, spec: Any, desired: Desired) -> None:
         spec = self.keys("kubernetes", spec, KUBERNETES_KEYS)
         mount = self.text("kubernetes.mount", spec.get("mount"), "kubernetes")
-        if not MOUNT_PATH.match(mount):
-            self.problems.append(f"kubernetes.mount: {mount!r} is not a valid auth mount path.")
-        elif mount.split("/")[0] == TOKEN_AUTH:
-            self.problems.append(
-                f"kubernetes.mount: auth/{TOKEN_AUTH} issues every token, the toolkit's own "
-                "included; pick another path."
-            )
+        self.problems += auth_mount_problems("kubernetes.mount", mount)
         desired.kubernetes_mount = mount
         for name, role in self.keys_any("kubernetes.roles", spec.get("roles")).items():
             self.role(name, role, desired)
@@ -400,6 +394,25 @@ def check(path: Path) -> tuple[Desired, list[str]]:
     checker.remove(spec.get("remove"), desired)
     checker.problems += nested_mounts(desired.mounts)
     return desired, checker.problems
+
+
+def auth_mount_problems(where: str, mount: str, existing: Iterable[str] = ()) -> list[str]:
+    """Why a kubernetes auth method may not sit at auth/<mount>, given the auth paths in use."""
+    if not MOUNT_PATH.match(mount):
+        return [f"{where}: {mount!r} is not a valid auth mount path."]
+    if mount.split("/")[0] == TOKEN_AUTH:
+        return [
+            f"{where}: auth/{TOKEN_AUTH} issues every token, the toolkit's own included; "
+            "pick another path."
+        ]
+    for other in existing:
+        if mount.startswith(other + "/") or other.startswith(mount + "/"):
+            # The server refuses it, and only once everything before it was done.
+            return [
+                f"{where}: auth/{mount} would nest with the auth method at auth/{other}; "
+                "pick another path."
+            ]
+    return []
 
 
 def nested_mounts(paths: Iterable[str], existing: Iterable[str] = ()) -> list[str]:

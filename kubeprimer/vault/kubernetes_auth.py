@@ -10,12 +10,14 @@ live cluster through the ``kubernetes`` client; nothing is copied by hand.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubeprimer.errors import UserError
+from kubeprimer.errors import UserError, raise_if
+from kubeprimer.vault.config import auth_mount_problems
 from kubeprimer.vault.connect import denied, reason
 
 REVIEWER = "vault-token-reviewer"
@@ -107,7 +109,7 @@ def configure(
     from kubeprimer.addons.kube import fetch
 
     # The server is asked first: a token it refuses must not leave half the wiring done.
-    auth_kind(vault, mount)
+    check_target(vault, mount, namespace)
     objects = reviewer_objects(namespace)
     # The namespace may belong to the vault-injector addon (same field manager): applying
     # a bare one over it would drop the addon's labels, so it is only created when missing.
@@ -121,6 +123,29 @@ def configure(
         raise UserError("Neither the kubeconfig nor the token Secret carries the cluster CA.")
     write_config(vault, mount, host, ca, jwt)
     return Wiring(host, mount, namespace, REVIEWER, done)
+
+
+NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
+
+
+def check_target(vault: Any, mount: str, namespace: str) -> None:
+    """Every problem with --mount and --namespace, before the cluster or the server changes."""
+    import hvac.exceptions
+
+    problems = []
+    if not NAMESPACE.fullmatch(namespace):
+        problems.append(
+            f"--namespace: {namespace!r} is not a Kubernetes namespace name "
+            "(lower-case letters, digits and '-', at most 63)."
+        )
+    try:
+        methods = vault.sys.list_auth_methods()["data"]
+    except hvac.exceptions.Forbidden as error:
+        raise denied(error) from None
+    others = [path.rstrip("/") for path in methods if path.rstrip("/") != mount]
+    problems += auth_mount_problems("--mount", mount, others)
+    raise_if(problems)
+    auth_kind(vault, mount)
 
 
 def auth_kind(vault: Any, mount: str) -> str | None:

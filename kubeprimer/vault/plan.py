@@ -18,7 +18,7 @@ from typing import Any
 
 from kubeprimer.errors import UserError, raise_if
 from kubeprimer.vault import state
-from kubeprimer.vault.config import Desired, Role, nested_mounts
+from kubeprimer.vault.config import Desired, Role, auth_mount_problems, nested_mounts
 from kubeprimer.vault.connect import Endpoint, denied, reason, unreachable
 from kubeprimer.vault.partial import PartlyDone
 from kubeprimer.vault.reserved import ADMIN_POLICY, reserved_policy
@@ -230,12 +230,10 @@ def _role_changes(
             f"kubernetes.mount: auth path {mount} already holds a {live.auth[mount]} method; pick another path."
         )
         return out
-    for other in live.auth:
-        if mount.startswith(other + "/") or other.startswith(mount + "/"):
-            problems.append(
-                f"kubernetes.mount: auth/{mount} would nest with the auth method at auth/{other}; pick another path."
-            )
-            return out
+    nesting = auth_mount_problems("kubernetes.mount", mount, live.auth)
+    if nesting:
+        problems += nesting
+        return out
     for name, role in desired.roles.items():
         if role.ttl_s > live.max_ttl_s:
             problems.append(

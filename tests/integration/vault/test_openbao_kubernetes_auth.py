@@ -115,3 +115,31 @@ def test_k8s_auth_with_a_weak_token_changes_nothing_in_the_cluster(
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == DENIED.format("auth")
     assert api.find("ServiceAccount", "vault", "vault-token-reviewer") is None
+
+
+def test_k8s_auth_refuses_a_bad_mount_or_namespace_before_touching_either_side(
+    setup: Setup, cluster: tuple[FakeKubeApi, Path]
+) -> None:
+    api, kubeconfig = cluster
+    admin = setup.admin()
+    admin.sys.enable_auth_method("kubernetes", path="team/k8s")
+    before = admin.sys.list_auth_methods()["data"].keys()
+    objects = set(api.objects)
+    cases = {
+        "kubernetes/": "--mount: 'kubernetes/' is not a valid auth mount path",
+        "a b": "--mount: 'a b' is not a valid auth mount path",
+        "token": "--mount: auth/token issues every token",
+        "team": "--mount: auth/team would nest with the auth method at auth/team/k8s",
+        "team/k8s/x": "--mount: auth/team/k8s/x would nest with the auth method at auth/team/k8s",
+    }
+    base = ["--kubeconfig", str(kubeconfig), "--token-file", str(setup.token_file)]
+    for mount, expected in cases.items():
+        done = kubeprimer("vault.k8s-auth", *base, "--mount", mount, env=setup.env())
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().startswith(f"error: {expected}"), done.stderr
+    done = kubeprimer("vault.k8s-auth", *base, "--namespace", "Vault_NS", env=setup.env())
+    assert done.returncode == 2, done.stderr
+    assert "--namespace: 'Vault_NS' is not a Kubernetes namespace name" in done.stderr
+    assert set(api.objects) == objects
+    assert admin.sys.list_auth_methods()["data"].keys() == before
+    admin.sys.disable_auth_method("team/k8s")
