@@ -30,6 +30,8 @@ _CHANGED = re.compile(r"Host key for (\S+) has changed")
 # What ssh prints, in strict mode, for a host the file holds no key for.
 _UNKNOWN = re.compile(r"No \S+ host key is known for (\S+) and you have requested strict")
 _REFUSED = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED")
+# Connection plugins that speak SSH without OpenSSH, so without the options set here.
+_OWN_SSH = ("paramiko", "paramiko_ssh", "libssh")
 
 
 def known_hosts(inventory: Path) -> Path:
@@ -175,7 +177,20 @@ def entry_names(inventory: Path) -> dict[str, str]:
             "that check SSH host keys; put your SSH options in ansible_ssh_common_args or "
             "ansible_ssh_extra_args instead."
         )
+    own_ssh = sorted(h.name for h in hosts if _own_ssh(h.vars.get("ansible_connection")))
+    if own_ssh:
+        raise UserError(
+            f"{', '.join(own_ssh)} set ansible_connection to an SSH library that ignores "
+            f"{FILE_NAME} beside the inventory (and waits for an answer to an unknown key); "
+            "remove the setting to connect with OpenSSH, which checks the keys there."
+        )
     return {(h.address if h.port == 22 else f"[{h.address}]:{h.port}"): h.name for h in hosts}
+
+
+def _own_ssh(connection: object) -> bool:
+    """paramiko and libssh keep their own known_hosts and host key policy."""
+    name = str(connection or "").rsplit(".", 1)[-1]
+    return name in _OWN_SSH
 
 
 def recorded_lines(known: Path, before: set[str], names: dict[str, str]) -> list[str]:

@@ -153,3 +153,18 @@ def test_a_host_a_read_only_file_lacks_is_named_with_the_fix(tmp_path: Path) -> 
         "kubeprimer cannot write to record it on first contact: make the file (or its folder) "
         "writable, or add the host's key to it yourself, and run again."
     )
+
+
+@pytest.mark.parametrize("connection", ["paramiko", "ansible.builtin.paramiko_ssh", "libssh"])
+def test_an_ssh_library_that_ignores_the_file_is_refused(tmp_path: Path, connection: str) -> None:
+    (tmp_path / "hosts.yml").write_text(
+        f"all:\n  hosts:\n    n1: {{ansible_host: 10.1.0.11, ansible_connection: {connection}}}\n"
+        "    n2: {ansible_host: 10.1.0.12, ansible_connection: ssh}\n"
+    )
+    with pytest.raises(UserError) as raised:
+        hostkeys.entry_names(tmp_path / "hosts.yml")
+    assert raised.value.messages == [
+        "n1 set ansible_connection to an SSH library that ignores known_hosts beside the "
+        "inventory (and waits for an answer to an unknown key); remove the setting to connect "
+        "with OpenSSH, which checks the keys there."
+    ]
