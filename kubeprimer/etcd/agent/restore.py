@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .backup import sha256
 from .config import Config
 from .etcd import Etcd
 from .fetch import fetch
@@ -45,6 +46,32 @@ def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
     """Fetch and check the backup on this member before anything is stopped."""
     if not snapshot_id:
         raise AgentError("give the backup ID to restore (see 'invoke etcd.list').", BAD_INPUT)
+    manifest = _still_staged(config, snapshot_id) or _fetch_and_stage(config, snapshot_id)
+    return {
+        "id": manifest["id"],
+        "short_id": manifest["id"][:8],
+        "revision": manifest["revision"],
+        "members": [m["name"] for m in manifest["members"]],
+    }
+
+
+def _still_staged(config: Config, snapshot_id: str) -> dict[str, Any] | None:
+    """The copy a restore that stopped part-way staged, when it is intact.
+
+    A re-run then finishes the restore without the backup target, which may be what
+    went away.
+    """
+    try:
+        manifest: dict[str, Any] = json.loads((restore_dir(config) / STAGED_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    file = Path(str(manifest.get("file", "")))
+    if not str(manifest.get("id", "")).startswith(snapshot_id) or not file.is_file():
+        return None
+    return manifest if sha256(file) == manifest.get("sha256") else None
+
+
+def _fetch_and_stage(config: Config, snapshot_id: str) -> dict[str, Any]:
     repo = Repository(config)
     snapshot = repo.find(snapshot_id)
     # Fetched aside first: a failed fetch leaves an earlier staged copy (and the journal
@@ -56,12 +83,7 @@ def stage(config: Config, snapshot_id: str) -> dict[str, Any]:
     manifest["file"] = str(fetched / Path(manifest["file"]).relative_to(fetching))
     manifest["id"] = snapshot.id
     (restore_dir(config) / STAGED_NAME).write_text(json.dumps(manifest) + "\n")
-    return {
-        "id": snapshot.id,
-        "short_id": snapshot.short_id,
-        "revision": manifest["revision"],
-        "members": [m["name"] for m in manifest["members"]],
-    }
+    return manifest
 
 
 def _staged(config: Config, snapshot_id: str) -> dict[str, Any]:
