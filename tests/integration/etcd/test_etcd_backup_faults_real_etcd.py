@@ -172,19 +172,19 @@ def test_a_rerun_restore_uses_the_staged_backup_while_the_target_is_down(
     shared_cluster: Cluster, shared_agent: Agent
 ) -> None:
     """A restore that stopped part-way is finished by a re-run even if the backup host is gone."""
-    stored = _one_backup(shared_cluster, shared_agent)
-    first = shared_agent.ok("stage-restore", "--snapshot", stored["short_id"])
+    short_id = str(_one_backup(shared_cluster, shared_agent)["short_id"])
+    first = shared_agent.ok("stage-restore", "--snapshot", short_id)
     repository = Path(shared_agent.settings["repository"])
     gone = repository.with_name("repo-gone")
     repository.rename(gone)
     try:
-        again = shared_agent.ok("stage-restore", "--snapshot", stored["short_id"])
+        again = shared_agent.ok("stage-restore", "--snapshot", short_id)
 
         assert again == first
         staged = json.loads((shared_agent.root / "state" / "restore" / "staged.json").read_text())
         # A staged copy that no longer matches its checksum is never used: fetched again.
         Path(staged["file"]).write_bytes(b"damaged")
-        damaged = shared_agent.run("stage-restore", "--snapshot", stored["short_id"])
+        damaged = shared_agent.run("stage-restore", "--snapshot", short_id)
 
         assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
         assert "there is no restic repository" in damaged.stderr
