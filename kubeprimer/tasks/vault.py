@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,13 @@ def _report(statuses: list[Any]) -> bool:
     return all(not s.sealed for s in statuses)
 
 
+def _whole(flag: str, value: str | int) -> list[str]:
+    """The problem with a count given on the command line, if any."""
+    if re.fullmatch(r"-?[0-9]+", str(value).strip()):
+        return []
+    return [f"{flag} {value!r} must be a whole number."]
+
+
 @task(help={"inventory": INVENTORY_HELP, "check": "dry run: report what would change"})
 def install(c: Any, inventory: str | None = None, check: bool = False) -> None:
     """Install Vault/OpenBao as a raft cluster on the inventory's vault hosts."""
@@ -87,8 +95,9 @@ def init(
     address: str | None = None,
     ca_cert: str | None = None,
     inventory: str | None = None,
-    key_shares: int = 5,
-    key_threshold: int = 3,
+    # Text, not int: invoke turns a non-number into a traceback; _whole says it in a sentence.
+    key_shares: str = "5",
+    key_threshold: str = "3",
     pgp_keys: str | None = None,
     age_recipients: str | None = None,
 ) -> None:
@@ -96,15 +105,32 @@ def init(
 
     After a failure, the same command with the same --out finishes the steps left.
     """
+    from kubeprimer.errors import raise_if
     from kubeprimer.vault.init import Protection, initialise
 
-    protection = Protection(
-        tuple(Path(p.strip()).expanduser() for p in (pgp_keys or "").split(",") if p.strip()),
-        Path(age_recipients).expanduser() if age_recipients else None,
-    )
+    pgp = tuple(Path(p.strip()).expanduser() for p in (pgp_keys or "").split(",") if p.strip())
+    problems = [
+        *_whole("--key-shares", key_shares),
+        *_whole("--key-threshold", key_threshold),
+        # An empty value would otherwise mean "no operator keys": plain-text shares.
+        "--pgp-keys names no key file: give one public key file per share."
+        if pgp_keys is not None and not pgp
+        else "",
+        "--age-recipients names no file: give the file of age recipients."
+        if age_recipients is not None and not age_recipients.strip()
+        else "",
+        "--out names no folder: give the folder for the key files." if not out.strip() else "",
+    ]
+    raise_if(p for p in problems if p)
+    protection = Protection(pgp, Path(age_recipients).expanduser() if age_recipients else None)
     endpoints = _members(c, address, ca_cert, inventory)
     result = initialise(
-        endpoints, key_shares, key_threshold, protection, Path(out).expanduser(), _prompt_keys
+        endpoints,
+        int(key_shares),
+        int(key_threshold),
+        protection,
+        Path(out).expanduser(),
+        _prompt_keys,
     )
     _say(f"Initialised {endpoints[0].address}.")
     all_open = _report(result.members)
