@@ -38,6 +38,9 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "etcd_backup_sftp_user": (USER, "a plain user name (lower-case letters, digits, _ and -)"),
     "etcd_backup_sftp_base_dir": (FOLDER, "an absolute path of letters, digits, '.', '_' and '-'"),
     "etcd_backup_cluster_name": (CLUSTER_NAME, "a plain name (letters, digits, '.', '_', '-')"),
+    # The textfile folder goes into the units' ReadWritePaths= line.
+    "etcd_backup_textfile_dir": (FOLDER, "an absolute path of letters, digits, '.', '_' and '-'"),
+    "etcd_backup_data_dir": (FOLDER, "an absolute path of letters, digits, '.', '_' and '-'"),
 }
 _S3_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "etcd_backup_s3_endpoint": (S3_ENDPOINT, "an http or https URL such as https://s3.example.net"),

@@ -71,3 +71,31 @@ def test_the_etcd_tasks_refuse_it_with_status_2(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
         assert "PLAY" not in done.stdout
     assert not pwned.exists()
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check-mode", "for-real"])
+def test_the_role_refuses_a_folder_that_would_add_lines_to_its_units(
+    tmp_path: Path, check: bool
+) -> None:
+    """etcd_backup_textfile_dir goes into the services' ReadWritePaths= line: a newline
+    in it would add ExecStartPre= to a unit that runs as root."""
+    pwned = tmp_path / "pwned"
+    settings = {
+        "etcd_backup_textfile_dir": f"/var/lib/node-exporter\nExecStartPre=/bin/touch {pwned}",
+        "etcd_backup_credentials_dir": str(tmp_path / "credentials"),
+    }
+
+    result = run_role(
+        tmp_path,
+        "etcd_backup",
+        ["main"],
+        settings,
+        {"etcd": ["localhost"], "backup": ["b1"]},
+        check,
+    )
+
+    assert result.returncode != 0
+    assert "etcd_backup_textfile_dir" in result.stdout and "absolute path" in result.stdout
+    assert changed(result) == 0
+    assert "Install restic" not in result.stdout
+    assert not pwned.exists() and not (tmp_path / "credentials").exists()

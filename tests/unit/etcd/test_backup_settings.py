@@ -98,6 +98,8 @@ def test_the_ssh_command_reaches_restic_one_argument_per_element() -> None:
         ("etcd_backup_keep_daily", "7; reboot"),
         ("etcd_backup_keep_hourly", True),
         ("etcd_backup_target", "ftp"),
+        ("etcd_backup_textfile_dir", "/var/lib/x\nExecStartPre=/bin/id"),
+        ("etcd_backup_data_dir", "var/lib/etcd"),
         ("etcd_backup_lock_wait_seconds", "soon"),
     ],
 )
