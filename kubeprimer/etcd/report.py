@@ -51,13 +51,22 @@ def drill_summary(result: dict[str, Any]) -> str:
     )
 
 
-def health_lines(status: dict[str, Any]) -> list[str]:
-    """The last repository check and restore drill, one line each, failures first in words."""
+def health_lines(status: dict[str, Any], inventory_option: str = "") -> list[str]:
+    """The last repository check and restore drill, one line each, failures first in words.
+
+    ``inventory_option`` (" -i PATH" or empty) completes the command a line suggests.
+    """
     lines = []
-    for kind, name in (("check", "Repository check"), ("drill", "Restore drill")):
+    for kind, name, every in (
+        ("check", "Repository check", "daily"),
+        ("drill", "Restore drill", "weekly"),
+    ):
         last = status.get(kind)
         if not last:
-            lines.append(f"{name}: never run on this member (see invoke etcd.schedule --{kind}).")
+            lines.append(
+                f"{name}: never run on this member; schedule it with "
+                f"'invoke etcd.schedule --{kind} {every}{inventory_option}'."
+            )
             continue
         when = (
             datetime.fromtimestamp(float(last["at"])).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

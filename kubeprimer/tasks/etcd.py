@@ -115,7 +115,7 @@ def list_(c: Any, inventory: str | None = None) -> None:
         answer = _answer(report) or {}
     console = _console()
     console.print(backups_table(answer.get("backups", [])))
-    for line in health_lines(answer):
+    for line in health_lines(answer, _inventory_option(inventory).replace(" -i ", " --inventory ")):
         console.print(line)
 
 

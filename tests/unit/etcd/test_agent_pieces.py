@@ -154,12 +154,15 @@ def test_health_lines_say_a_failed_check_in_words() -> None:
     from kubeprimer.etcd.report import health_lines
 
     lines = health_lines(
-        {"check": {"ok": False, "at": 1_800_000_000, "error": "the repository is damaged"}}
+        {"check": {"ok": False, "at": 1_800_000_000, "error": "the repository is damaged"}},
+        " --inventory inv/prod",
     )
     assert lines[0].startswith("Repository check: FAILED at ")
     assert lines[0].endswith("the repository is damaged")
+    # The suggested command works as written: --drill needs a calendar, schedule --inventory.
     assert lines[1] == (
-        "Restore drill: never run on this member (see invoke etcd.schedule --drill)."
+        "Restore drill: never run on this member; schedule it with "
+        "'invoke etcd.schedule --drill weekly --inventory inv/prod'."
     )
 
 
