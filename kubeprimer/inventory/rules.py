@@ -112,11 +112,31 @@ def host_addresses(inv: Inventory) -> Iterator[str]:
             yield f"Host {host.name} has ansible_host {raw!r}, which is neither an IP address nor a hostname; correct it."
 
 
+# Ports the roles listen on or connect to: the roles would refuse a bad one only when
+# they start, after the stages before them have changed the hosts.
+PORT_SETTINGS = (
+    "etcd_client_port",
+    "etcd_peer_port",
+    "api_endpoint_monitor_port",
+    "vault_api_port",
+    "vault_cluster_port",
+    "etcd_backup_sftp_port",
+    "etcd_backup_etcd_client_port",
+)
+
+
 def ports(inv: Inventory) -> Iterator[str]:
-    for host in inv.hosts.values():
+    bad: dict[tuple[str, str], list[str]] = {}
+    for host in sorted(inv.hosts.values(), key=lambda h: h.name):
         raw = host.vars.get("ansible_port")
         if raw is not None and not _templated(raw) and port_number(raw) is None:
             yield f"Host {host.name} has ansible_port {raw!r}; set it to the SSH port, 1 to 65535."
+        for setting in PORT_SETTINGS:
+            raw = host.vars.get(setting)
+            if raw is not None and not _templated(raw) and port_number(raw) is None:
+                bad.setdefault((setting, repr(raw)), []).append(host.name)
+    for (setting, shown), hosts in bad.items():
+        yield f"{setting} {shown} on {', '.join(hosts)} is not a port; set it to 1 to 65535."
     raw = inv.settings.get("kube_api_port", 6443)
     if not _templated(raw) and port_number(raw) is None:
         yield f"kube_api_port {raw!r} is not a port; set it to 1 to 65535 (kube-apiserver's default is 6443)."

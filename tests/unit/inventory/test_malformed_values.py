@@ -67,6 +67,27 @@ def test_a_port_that_is_not_a_number_is_named(tmp_path: Path, value: object) -> 
     assert f"Host cp1 has ansible_port {value!r}; set it to the SSH port, 1 to 65535." in found
 
 
+ROLE_PORTS = [
+    "etcd_client_port",
+    "etcd_peer_port",
+    "api_endpoint_monitor_port",
+    "vault_api_port",
+    "vault_cluster_port",
+    "etcd_backup_sftp_port",
+    "etcd_backup_etcd_client_port",
+]
+
+
+@pytest.mark.parametrize("setting", ROLE_PORTS)
+@pytest.mark.parametrize("value", ["abc", 0, 70000, True, 22.0])
+def test_a_role_port_that_is_not_a_number_is_named(
+    tmp_path: Path, setting: str, value: object
+) -> None:
+    """Refused before any host is touched, not when its role starts, after others ran."""
+    found = problems(load(_inventory(tmp_path, {}, {setting: value})))
+    assert f"{setting} {value!r} on cp1 is not a port; set it to 1 to 65535." in found
+
+
 def test_supported_minors_that_are_not_a_list(tmp_path: Path) -> None:
     found = problems(load(_inventory(tmp_path, {}, {"kube_supported_minors": 5})))
     assert (
