@@ -118,6 +118,15 @@ def read_env_file(path: Path | None) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, value = line.split("=", 1)
+        if not key.strip().startswith("AWS_"):
+            # Only the S3 keys belong here; a key with a newline in it would hand restic
+            # any variable (LD_PRELOAD, RESTIC_PASSWORD_COMMAND). Name no value: it is secret.
+            raise AgentError(
+                f"{path} holds more than the S3 keys (is there a newline in one?); fix "
+                "etcd_backup_s3_access_key_id and etcd_backup_s3_secret_access_key and "
+                "re-apply the role.",
+                BAD_INPUT,
+            )
         env[key.strip()] = value.strip().strip('"')
     return env
 

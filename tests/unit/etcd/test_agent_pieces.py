@@ -185,3 +185,20 @@ def test_a_check_with_a_subset_restic_refuses_is_bad_input_and_records_nothing(
     # Not a failed check: no record, no metric, so no alert and backups go on.
     assert health.last(settings, health.CHECK) is None
     assert not (tmp_path / "textfile").exists()
+
+
+def test_the_s3_key_file_hands_restic_only_s3_keys(tmp_path: Path) -> None:
+    """A key with a newline in it would otherwise give restic any variable (LD_PRELOAD)."""
+    env_file = tmp_path / "restic.env"
+    env_file.write_text("AWS_ACCESS_KEY_ID=id\nAWS_SECRET_ACCESS_KEY=s3cr3t\nLD_PRELOAD=/x.so\n")
+
+    with pytest.raises(AgentError) as raised:
+        config.read_env_file(env_file)
+
+    assert raised.value.code == BAD_INPUT
+    assert "s3cr3t" not in str(raised.value) and "re-apply the role" in str(raised.value)
+    env_file.write_text("# managed\nAWS_ACCESS_KEY_ID=id\nAWS_SECRET_ACCESS_KEY=s3cr3t\n")
+    assert config.read_env_file(env_file) == {
+        "AWS_ACCESS_KEY_ID": "id",
+        "AWS_SECRET_ACCESS_KEY": "s3cr3t",
+    }
