@@ -110,12 +110,15 @@ def unseal_member(
 
 
 def _submit(client: Any, ep: Endpoint, keys: Sequence[str], say: Say) -> dict[str, Any]:
-    status: dict[str, Any] = {}
+    status: dict[str, Any] = client.sys.read_seal_status()
     for key in keys:
+        before = status.get("progress")
         status = client.sys.submit_unseal_key(key=key)
         if not status.get("sealed"):
             break
-        say(f"  {ep.address}: key accepted ({status.get('progress', 0)}/{status.get('t', 0)})")
+        # The server ignores a key it already has in this round, without an error.
+        what = "already entered" if status.get("progress") == before else "accepted"
+        say(f"  {ep.address}: key {what} ({status.get('progress', 0)}/{status.get('t', 0)})")
     return status
 
 

@@ -403,6 +403,11 @@ def test_key_holders_unseal_in_turn_and_only_reset_drops_their_progress(
     assert (
         "still sealed: 1 of 2 keys entered, the next key holder runs vault.unseal" in first.stderr
     )
+    # The same holder again: the server ignores a key it has; saying "accepted" misleads.
+    twice = unseal("--keys-file", held[0])
+    assert twice.returncode == 1, twice.stderr
+    assert f"{bao_server.address}: key already entered (1/2)" in twice.stderr
+    assert "key accepted" not in twice.stderr
     nothing = unseal()  # the prompt, with nothing typed
     assert nothing.returncode == 2 and "No unseal keys were given" in nothing.stderr
     # The second holder types their key at the prompt: one is asked for, not two.
