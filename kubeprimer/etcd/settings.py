@@ -132,11 +132,14 @@ def bad_values(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         yield "etcd_backup_keep_*", "(all 0)", "must keep at least one backup: set one above 0"
 
 
-def check(inv: Inventory, overrides: Mapping[str, Any] | None = None) -> None:
+def check(
+    inv: Inventory, overrides: Mapping[str, Any] | None = None, *, sets_up: bool = False
+) -> None:
     """Every unsafe etcd_backup_* value of the etcd members, each as one sentence.
 
     ``overrides`` are the task's options for this run (extra variables), which win
-    over the inventory as they do in Ansible.
+    over the inventory as they do in Ansible. ``sets_up``: the run applies the role,
+    so the backup target must be usable too.
     """
     defaults = _role_defaults()
     members = inv.group("etcd") or inv.group("kube_control_plane")
@@ -146,7 +149,35 @@ def check(inv: Inventory, overrides: Mapping[str, Any] | None = None) -> None:
         merged = {**defaults, **values, **(overrides or {})}
         for problem in bad_values(merged):
             where.setdefault(problem, []).append(name)
-    raise_if(
+    problems = [
         f"{name} {value} (for {', '.join(hosts)}) {shape}; fix it in the inventory."
         for (name, value, shape), hosts in where.items()
-    )
+    ]
+    first = {**defaults, **scopes[0][1], **(overrides or {})}
+    if sets_up:
+        problems += _backup_host(inv, first, [h.name for h in members])
+    raise_if(problems)
+
+
+def _backup_host(inv: Inventory, values: Mapping[str, Any], members: list[str]) -> Iterator[str]:
+    """The SFTP target: a host of the inventory, and not an etcd member unless allowed."""
+    if values.get("etcd_backup_target", "sftp") != "sftp":
+        return
+    chosen = values.get("etcd_backup_sftp_host") or ""
+    if _templated(chosen):
+        return
+    backup = [h.name for h in inv.group("backup")]
+    if not chosen and not backup:
+        yield (
+            "There is no backup host for the SFTP target; add one to the inventory group "
+            "backup, set etcd_backup_sftp_host, or use etcd_backup_target: s3."
+        )
+        return
+    name = str(chosen or backup[0])
+    if name not in inv.hosts:
+        yield f"etcd_backup_sftp_host {name!r} is not a host of the inventory; add it or fix the name."
+    elif name in members and not values.get("etcd_backup_allow_on_member"):
+        yield (
+            f"The backup host {name} is an etcd member, so losing it loses etcd and its backups; "
+            "choose another host, or set etcd_backup_allow_on_member: true."
+        )

@@ -14,6 +14,9 @@ from invoke import Collection, Exit
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 
+# The playbooks that apply the etcd_backup role (where the agent is missing, for a backup).
+_SETS_UP = ("etcd-backup.yml", "etcd-schedule.yml")
+
 
 def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
     """Run an etcd playbook once the inventory and its backup settings are checked."""
@@ -21,7 +24,7 @@ def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
 
     inv = load_inventory(c, inventory)
     # The run's own options (extra variables) win over the inventory, so check them together.
-    settings.check(inv, options.get("extravars"))
+    settings.check(inv, options.get("extravars"), sets_up=playbook in _SETS_UP)
     play_on(c, playbook, inv, **options)
 
 

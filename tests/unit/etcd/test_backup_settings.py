@@ -154,3 +154,42 @@ def test_options_of_this_run_override_the_inventory(tmp_path: Path) -> None:
     inv = load(_inventory(tmp_path, etcd_backup_on_calendar="daily; reboot"))
 
     settings.check(inv, {"etcd_backup_on_calendar": "hourly"})
+
+
+def _without_backup_group(tmp_path: Path, **values: object) -> Path:
+    path = _inventory(tmp_path, **values)
+    body = yaml.safe_load(path.read_text())
+    del body["all"]["children"]["backup"]
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, "no backup host"),
+        ({"etcd_backup_sftp_host": "nas9"}, "etcd_backup_sftp_host 'nas9' is not a host"),
+        ({"etcd_backup_sftp_host": "cp2"}, "is an etcd member"),
+    ],
+)
+def test_an_sftp_target_needs_a_backup_host_that_is_no_member(
+    tmp_path: Path, values: dict[str, object], expected: str
+) -> None:
+    inv = load(_without_backup_group(tmp_path, **values))
+    # Listing and drilling use what the hosts hold: the target is checked only to set up.
+    settings.check(inv)
+
+    with pytest.raises(UserError) as raised:
+        settings.check(inv, sets_up=True)
+
+    assert len(raised.value.messages) == 1 and expected in raised.value.messages[0]
+
+
+def test_a_backup_host_on_a_member_when_allowed_and_an_s3_target_need_none(
+    tmp_path: Path,
+) -> None:
+    allowed = {"etcd_backup_sftp_host": "cp2", "etcd_backup_allow_on_member": True}
+    settings.check(load(_without_backup_group(tmp_path, **allowed)), sets_up=True)
+    s3 = {"etcd_backup_s3_endpoint": "https://s3.example.net", "etcd_backup_s3_bucket": "etcd"}
+    inv = load(_without_backup_group(tmp_path, etcd_backup_target="s3", **s3))
+    settings.check(inv, sets_up=True)

@@ -93,3 +93,20 @@ def test_good_options_run_the_playbook(tmp_path: Path, no_host_touched: list[str
     )
 
     assert no_host_touched == ["etcd-schedule.yml"]
+
+
+def test_scheduling_without_a_backup_host_is_exit_2(
+    tmp_path: Path, no_host_touched: list[str]
+) -> None:
+    path = Path(_inventory(tmp_path))
+    body = yaml.safe_load(path.read_text())
+    del body["all"]["children"]["backup"]
+    path.write_text(yaml.safe_dump(body))
+
+    with pytest.raises(Exit) as raised:
+        etcd_tasks.schedule(Context(), inventory=str(path))
+
+    assert raised.value.code == 2 and "no backup host" in str(raised.value.message)
+    assert no_host_touched == []
+    etcd_tasks.list_(Context(), inventory=str(path))
+    assert no_host_touched == ["etcd-list.yml"]
