@@ -17,7 +17,7 @@ from kubeprimer import yamlfile
 from kubeprimer.errors import raise_if
 from kubeprimer.etcd.agent.health import subset_ok
 from kubeprimer.etcd.options import KEEP, calendar_ok
-from kubeprimer.inventory.model import Inventory
+from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.paths import ROLES
 
 # A DNS name or an IPv4 address: what restic's "sftp:user@host:/path" form can carry.
@@ -29,6 +29,7 @@ USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 FOLDER = re.compile(r"(/[A-Za-z0-9._-]+)+")
 CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 S3_ENDPOINT = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?")
+VERSION = re.compile(r"\d+\.\d+\.\d+")
 # S3's bucket naming rules.
 S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
@@ -41,6 +42,8 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
     # The textfile folder goes into the units' ReadWritePaths= line.
     "etcd_backup_textfile_dir": (FOLDER, "an absolute path of letters, digits, '.', '_' and '-'"),
     "etcd_backup_data_dir": (FOLDER, "an absolute path of letters, digits, '.', '_' and '-'"),
+    # It names the tools' folder and the download URL.
+    "etcd_backup_etcd_version": (VERSION, "an etcd release such as 3.6.5"),
 }
 _S3_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "etcd_backup_s3_endpoint": (S3_ENDPOINT, "an http or https URL such as https://s3.example.net"),
@@ -123,10 +126,10 @@ def bad_values(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         yield "etcd_backup_target", repr(target), "must be sftp or s3"
     yield from _patterns(values)
     yield from _schedule(values)
-    port = values.get("etcd_backup_sftp_port")
-    in_range = str(port).isdigit() and 0 < int(str(port)) < 65536
-    if port is not None and not _templated(port) and not in_range:
-        yield "etcd_backup_sftp_port", repr(port), "must be a port number from 1 to 65535"
+    for name in ("etcd_backup_sftp_port", "etcd_backup_etcd_client_port"):
+        port = values.get(name)
+        if port is not None and not _templated(port) and port_number(port) is None:
+            yield name, repr(port), "must be a port number from 1 to 65535"
     keep = [_count(values.get(f"etcd_backup_keep_{k}", 0)) for k in KEEP]
     if all(count == 0 for count in keep):
         yield "etcd_backup_keep_*", "(all 0)", "must keep at least one backup: set one above 0"

@@ -100,6 +100,8 @@ def test_the_ssh_command_reaches_restic_one_argument_per_element() -> None:
         ("etcd_backup_target", "ftp"),
         ("etcd_backup_textfile_dir", "/var/lib/x\nExecStartPre=/bin/id"),
         ("etcd_backup_data_dir", "var/lib/etcd"),
+        ("etcd_backup_etcd_version", "../../../usr/local"),
+        ("etcd_backup_etcd_client_port", "2379,https://203.0.113.9:2379"),
         ("etcd_backup_lock_wait_seconds", "soon"),
     ],
 )
