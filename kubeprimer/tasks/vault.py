@@ -203,6 +203,8 @@ def _config(
     try:
         client = connect(address, ca_cert, token_file)
     except UserError as error:
+        if not problems:
+            raise
         # The file's own problems are worth fixing while the server is being seen to.
         raise UserError(*problems, *error.messages) from None
     changes = planning.make(client, desired, prune, problems)

@@ -107,6 +107,12 @@ def raw_client(ep: Endpoint, token: str | None = None) -> Any:
     return hvac.Client(url=ep.address, token=token, verify=verify, timeout=10)
 
 
+class Unreachable(UserError):
+    """The server did not answer: not bad input, so exit status 3 as for any host (README)."""
+
+    exit_code = 3
+
+
 def unreachable(ep: Endpoint, error: Exception) -> UserError:
     """One sentence for a server that does not answer, or answers with a certificate we distrust."""
     import requests
@@ -119,7 +125,7 @@ def unreachable(ep: Endpoint, error: Exception) -> UserError:
             f"TLS to {ep.address} failed ({_short(error)}): pass --ca-cert with the CA "
             "that signed the server's certificate."
         )
-    return UserError(f"Cannot reach the server at {ep.address} ({_short(error)}): is it running?")
+    return Unreachable(f"Cannot reach the server at {ep.address} ({_short(error)}): is it running?")
 
 
 # requests nests the reason several exceptions deep; these are what a person needs to read.

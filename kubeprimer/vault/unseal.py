@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeprimer.errors import UserError
-from kubeprimer.vault.connect import Endpoint, raw_client, reason, seal_status, unreachable
+from kubeprimer.vault.connect import (
+    Endpoint,
+    Unreachable,
+    raw_client,
+    reason,
+    seal_status,
+    unreachable,
+)
 
 JOIN_TIMEOUT_S = 60.0
 
@@ -138,8 +145,9 @@ def unseal_all(
     if not keys and any(s and s.get("sealed") for s in statuses.values()):
         raise UserError("No unseal keys were given.")
     if not any(s for s in statuses.values()):
-        raise UserError(
-            "No member answers: are the servers running? (check --address or the inventory)"
+        raise Unreachable(
+            f"No member answers ({', '.join(statuses)}): are the servers running? "
+            "(check --address or the inventory)"
         )
     if not any(s and s.get("initialized") for s in statuses.values()):
         raise UserError("No member is initialised yet: run `invoke vault.init` first.")
