@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kubeprimer.lab.host import run
+from kubeprimer.lab.host import LabFailure, run
 
 # sudo skips files in sudoers.d whose names contain a dot: a draft is never in force.
 SUDOERS = "etc/sudoers.d/kubeprimer-lab"
@@ -57,7 +57,8 @@ def ensure(root: Path, user: str, pubkey: str) -> None:
             what=f"add the user {user} to a lab node",
         )
         ids = _ids(root, user)
-        assert ids is not None
+        if ids is None:
+            raise LabFailure(f"useradd did not add {user} to {root / 'etc/passwd'}.")
     uid, gid, home = ids
     ssh_dir = root / home / ".ssh"
     _write(ssh_dir / "authorized_keys", pubkey, 0o600, uid, gid, dir_mode=0o700)
