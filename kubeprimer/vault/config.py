@@ -16,6 +16,7 @@ from typing import Any
 
 from kubeprimer import yamlfile
 from kubeprimer.errors import UserError, raise_if
+from kubeprimer.vault.grants import guarded_writes
 from kubeprimer.vault.reserved import (
     ADMIN_POLICY,
     BUILTIN_POLICIES,
@@ -263,9 +264,15 @@ class _Checker:
             text = self.file_text(where, self.base / self.text(f"{where}.file", spec["file"]))
             if text is None:
                 return
-            desired.policies[name] = text
         else:
-            desired.policies[name] = self.text(f"{where}.hcl", spec["hcl"])
+            text = self.text(f"{where}.hcl", spec["hcl"])
+        desired.policies[name] = text
+        guarded = guarded_writes(text)
+        if guarded:
+            self.problems.append(
+                f"{where}: it lets its holders change {'; '.join(guarded)}, what the "
+                "toolkit's own admin token depends on; grant narrower paths."
+            )
 
     def policy_name(self, where: str, name: Any) -> bool:
         """Whether a name may be declared, granted or removed; the problem noted if not."""
