@@ -98,7 +98,9 @@ def drill_recorded(
         try:
             result = drill.drill(config, snapshot_id, say, check_repo=check_repo)
         except AgentError as error:
-            record(config, DRILL, False, {"error": str(error)})
+            # An unknown backup ID drilled nothing: no failed drill, no alert.
+            if error.code != BAD_INPUT:
+                record(config, DRILL, False, {"error": str(error)})
             raise
     record(config, DRILL, True, {"short_id": result["short_id"]})
     return result

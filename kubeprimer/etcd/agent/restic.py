@@ -272,7 +272,8 @@ class Repository:
                 "does not exist" if not matches else "matches several backups; give more characters"
             )
             raise AgentError(
-                f"backup ID {snapshot_id} {what}; list the backups with 'invoke etcd.list'."
+                f"backup ID {snapshot_id} {what}; list the backups with 'invoke etcd.list'.",
+                BAD_INPUT,
             )
         return matches[0]
 

@@ -102,7 +102,7 @@ def test_restoring_an_unknown_id_says_so_before_touching_anything(
 
     done = shared_agent.run("stage-restore", "--snapshot", "deadbeef")
 
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "backup ID deadbeef does not exist" in done.stderr
     assert shared_cluster.get("/registry/before") == "kept"
     _still_there(shared_agent, stored)
@@ -190,3 +190,20 @@ def test_a_rerun_restore_uses_the_staged_backup_while_the_target_is_down(
         assert "there is no restic repository" in damaged.stderr
     finally:
         gone.rename(repository)
+
+
+def test_drilling_an_unknown_id_is_bad_input_and_records_no_failed_drill(
+    shared_cluster: Cluster, shared_agent: Agent
+) -> None:
+    """A typo in 'etcd.verify --snapshot' must not fire the EtcdBackupDrillFailed alert."""
+    _one_backup(shared_cluster, shared_agent)
+    shared_agent.ok("drill", "--no-repo-check")
+    metrics = shared_agent.root / "textfile" / "kubeprimer_etcd_backup.prom"
+    before = metrics.read_text()
+
+    done = shared_agent.run("drill", "--snapshot", "deadbeef")
+
+    assert done.returncode == 2
+    assert "backup ID deadbeef does not exist" in done.stderr
+    assert metrics.read_text() == before
+    assert shared_agent.ok("list", "--status")["drill"]["ok"] is True
