@@ -154,6 +154,10 @@ def read_key_files(files: Iterable[str], age_identity: str | None = None) -> lis
             raise UserError(f"Keys file {path} does not exist.")
         if age_identity and path.suffix == ".age":
             identity = Path(age_identity).expanduser()
+            if identity.is_dir():
+                raise UserError(f"age identity {identity} is a folder: give the identity file.")
+            if not identity.is_file():
+                raise UserError(f"age identity {identity} does not exist.")
             check_private(identity, "age identity")
             keys += parse_keys(age_decrypt(identity, path))
         else:

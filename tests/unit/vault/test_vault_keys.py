@@ -118,3 +118,13 @@ def test_a_token_no_server_issues_is_one_sentence(
     monkeypatch.setenv("BAO_TOKEN", token)
     with pytest.raises(UserError, match=r"The \$BAO_TOKEN holds characters no token has"):
         read_token(None)
+
+
+def test_a_missing_age_identity_is_one_sentence(tmp_path: Path) -> None:
+    keys = tmp_path / "unseal-key-1.age"
+    keys.write_text("-----BEGIN AGE ENCRYPTED FILE-----\n")
+    keys.chmod(0o600)
+    with pytest.raises(UserError, match=r"age identity .*nope does not exist"):
+        read_key_files([str(keys)], str(tmp_path / "nope"))
+    with pytest.raises(UserError, match=r"age identity .* is a folder"):
+        read_key_files([str(keys)], str(tmp_path))
