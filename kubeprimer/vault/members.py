@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kubeprimer.errors import UserError
@@ -19,7 +20,9 @@ def from_inventory(inv: Any, ca_cert: str | None) -> list[Endpoint]:
     found = []
     for host in hosts:
         port = host.vars.get("vault_api_port", DEFAULT_PORT)
-        if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
+        # [0-9], not isdigit(): that also takes "²", which int() then refuses.
+        plain = not isinstance(port, bool) and re.fullmatch(r"[0-9]+", str(port))
+        if not plain or not 0 < int(port) < 65536:
             raise UserError(
                 f"{inv.path}: vault_api_port of {host.name} is {port!r}; "
                 "set it to a port number from 1 to 65535."

@@ -59,3 +59,10 @@ def test_a_port_that_is_not_a_number_is_one_sentence(tmp_path: Path, port: str) 
     )
     with pytest.raises(UserError, match=r"vault_api_port of v1 is .*; set it to a port number"):
         from_inventory(load(path), None)
+
+
+@pytest.mark.parametrize("port", ['"²"', '"8200 "', "8200.0", "true", "[8200]"])
+def test_a_port_that_is_not_a_plain_number_is_one_sentence(tmp_path: Path, port: str) -> None:
+    body = f"all:\n  children:\n    vault:\n      hosts:\n        v1: {{vault_api_port: {port}}}\n"
+    with pytest.raises(UserError, match="set it to a port number from 1 to 65535"):
+        from_inventory(load(inventory(tmp_path, body)), None)
