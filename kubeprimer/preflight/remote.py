@@ -27,11 +27,19 @@ PROBE = Path(__file__).with_name("probe.py")
 _RESULTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 
 
+# The interpreter the playbooks' modules use on the host, where the inventory names one
+# (ansible_python_interpreter: /opt/python/bin/python3); Ansible templates it per host.
+PYTHON = (
+    "{{ ansible_python_interpreter if (ansible_python_interpreter | default('')) is match('/') "
+    "else 'python3' }}"
+)
+
+
 def probe_command(peers: list[str]) -> str:
     # The probe travels inside the command, so one round trip per host suffices.
     code = base64.b64encode(PROBE.read_bytes()).decode()
     runner = f"import base64;exec(compile(base64.b64decode('{code}'),'probe','exec'))"
-    return f"python3 -c {shlex.quote(runner)} {' '.join(shlex.quote(p) for p in peers)}"
+    return f"{PYTHON} -c {shlex.quote(runner)} {' '.join(shlex.quote(p) for p in peers)}"
 
 
 @dataclass

@@ -142,7 +142,7 @@ def test_not_root_fails_privilege(inv: Inventory) -> None:
 
 def test_probe_runs_here_and_reports_every_fact() -> None:
     """The probe is the code that runs on hosts: run it on this machine, as the remote command would."""
-    command = remote.probe_command(["localhost"]).replace("python3 ", f"{sys.executable} ", 1)
+    command = remote.probe_command(["localhost"]).replace(remote.PYTHON, sys.executable, 1)
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
     reported = json.loads(done.stdout)
     assert set(reported) == set(BASE)
