@@ -120,6 +120,11 @@ def parse(text: str, path: Path) -> Any:
         return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
     except _KeyProblem as error:
         raise UserError(f"{path} {error}.") from None
+    except RecursionError:
+        # PyYAML recurses once per level; thousands of [ or { exhaust Python's stack.
+        raise UserError(
+            f"{path} is nested too deeply to read; flatten its lists and mappings."
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

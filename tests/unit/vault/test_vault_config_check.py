@@ -168,3 +168,9 @@ def test_top_level_keys_starting_with_x_hold_anchors_for_merge_keys(tmp_path: Pa
     )
     assert desired.roles["a"].namespaces == ("team",) and desired.roles["a"].ttl_s == 300
     assert desired.roles["b"].namespaces == ("other",)
+
+
+@pytest.mark.parametrize("nested", ["[" * 3000 + "]" * 3000, "{a: " * 3000 + "1" + "}" * 3000])
+def test_a_file_nested_beyond_reason_is_one_sentence(tmp_path: Path, nested: str) -> None:
+    with pytest.raises(UserError, match="nested too deeply"):
+        check(write(tmp_path, f"mounts: {nested}\n"))
