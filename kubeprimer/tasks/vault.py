@@ -200,6 +200,12 @@ def _config(
     from kubeprimer.vault.connect import connect
 
     desired, problems = vault_config.check(Path(config).expanduser())
+    if prune and not desired.declares_anything():
+        problems.append(
+            f"--prune with a file that declares nothing would remove every policy, kv-v2 "
+            f"mount and secret on the server; check {config}, or drop --prune and list "
+            "what to remove under remove:."
+        )
     try:
         client = connect(address, ca_cert, token_file)
     except UserError as error:

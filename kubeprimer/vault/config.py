@@ -96,6 +96,9 @@ class Desired:
     secrets: dict[str, Secret] = field(default_factory=dict)
     remove: Removals = field(default_factory=Removals)
 
+    def declares_anything(self) -> bool:
+        return bool(self.mounts or self.policies or self.roles or self.kubernetes_mount)
+
 
 def duration_s(value: Any) -> int | None:
     """Seconds from 90, "90s", "15m", "1h", "2d" or "1h30m"; None when it is none of those."""

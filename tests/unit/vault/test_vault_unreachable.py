@@ -31,3 +31,16 @@ def test_unseal_plan_and_init_against_no_server_exit_3(tmp_path: Path) -> None:
             run()
         assert raised.value.code == 3, (name, raised.value.message)
         assert "127.0.0.1:1" in str(raised.value.message)
+
+
+def test_prune_with_a_file_that_declares_nothing_is_refused_before_connecting(
+    tmp_path: Path,
+) -> None:
+    # An empty or truncated file would otherwise remove every policy, mount and secret.
+    for text in ("", "# nothing yet\n", "mounts: {}\npolicies: {}\n"):
+        config = tmp_path / "config.yml"
+        config.write_text(text)
+        with pytest.raises(Exit) as raised:
+            vault_tasks.apply(Context(), config=str(config), address=NOWHERE, prune=True)
+        assert raised.value.code == 2
+        assert "--prune with a file that declares nothing" in str(raised.value.message)
