@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -46,6 +46,27 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # Anchors of the nodes being composed: an alias to one of them is a loop.
+        self._open: list[str | None] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise _KeyProblem(
+                    f"the alias *{event.anchor} is inside what &{event.anchor} names, so it "
+                    "never ends; write the values out instead",
+                    cast(yaml.Mark, event.start_mark),
+                )
+            return super().compose_node(parent, index)
+        self._open.append(getattr(event, "anchor", None))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open.pop()
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         own_count = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
         self.flatten_mapping(node)

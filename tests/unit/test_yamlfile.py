@@ -134,3 +134,24 @@ def test_ansible_tags_are_kept(tmp_path: Path) -> None:
     assert "ANSIBLE_VAULT" in found["secret"].ciphertext
     # The ciphertext never passes for the value.
     assert "ANSIBLE_VAULT" not in str(found["secret"]) + repr(found["secret"])
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    "text", ["loop: &a [1, *a]\n", "loop: &a\n  inner: {back: *a}\n", "a: &m {<<: *m}\n"]
+)
+def test_an_alias_inside_its_own_anchor_is_one_sentence(
+    tmp_path: Path, reader: str, text: str
+) -> None:
+    """Such a value never ends: walking it overflowed the stack (Ansible's too)."""
+    path = _write_raw(tmp_path, text.encode(), reader)
+    with pytest.raises(UserError) as raised:
+        _load(tmp_path, reader)
+    [message] = raised.value.messages
+    assert message.startswith(f"{path} line ")
+    assert "the alias *" in message and "never ends; write the values out instead." in message
+
+
+def test_an_alias_to_a_finished_anchor_is_still_read(tmp_path: Path) -> None:
+    found = _inventory_vars(tmp_path, "a: &a [1, 2]\nb: {copy: *a, again: *a}\n")
+    assert found["b"] == {"copy": [1, 2], "again": [1, 2]}
