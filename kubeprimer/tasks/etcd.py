@@ -43,6 +43,16 @@ def _answer(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _refuse_bad_argument(path: Path) -> None:
+    """When the hosts refused an argument (the agent's exit status 2, e.g. an unknown
+    backup ID) before touching anything, end with status 2 and the agent's sentence."""
+    from kubeprimer.errors import UserError
+
+    failed = (_answer(path) or {}).get("failed") or {}
+    if failed.get("code") == 2 and failed.get("error"):
+        raise UserError(str(failed["error"]))
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -135,12 +145,16 @@ def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) ->
 
     chosen = snapshot_id(snapshot, required=False)
     with _report_file() as report:
-        _play(
-            c,
-            "etcd-verify.yml",
-            inventory,
-            extravars={"etcd_backup_report_file": str(report), "etcd_verify_snapshot": chosen},
-        )
+        try:
+            _play(
+                c,
+                "etcd-verify.yml",
+                inventory,
+                extravars={"etcd_backup_report_file": str(report), "etcd_verify_snapshot": chosen},
+            )
+        except Exit:
+            _refuse_bad_argument(report)
+            raise
         result = _answer(report)
     if result:
         _console().print(drill_summary(result))
@@ -164,22 +178,29 @@ def restore(
     inv = load_inventory(c, inventory)
     settings.check(inv)
     confirm_restore(chosen, yes)
-    try:
-        play_on(
-            c,
-            "etcd-restore.yml",
-            inv,
-            extravars={"etcd_restore_snapshot": chosen, "etcd_restore_confirm": chosen},
-        )
-    except Exit as stopped:
-        # Every step can be run again: a second run finishes what the first one began.
-        raise Exit(
-            f"{stopped.message} Nothing is lost: old data stays on each member and the backup "
-            f"stays staged. Fix the cause shown above, then run "
-            f"'invoke etcd.restore --snapshot {chosen} --yes{_inventory_option(inventory)}' "
-            "again to finish the restore.",
-            code=stopped.code,
-        ) from None
+    with _report_file() as report:
+        try:
+            play_on(
+                c,
+                "etcd-restore.yml",
+                inv,
+                extravars={
+                    "etcd_restore_snapshot": chosen,
+                    "etcd_restore_confirm": chosen,
+                    "etcd_backup_report_file": str(report),
+                },
+            )
+        except Exit as stopped:
+            # The members refused the ID while staging, before anything was stopped.
+            _refuse_bad_argument(report)
+            # Every step can be run again: a second run finishes what the first one began.
+            raise Exit(
+                f"{stopped.message} Nothing is lost: old data stays on each member and the "
+                f"backup stays staged. Fix the cause shown above, then run "
+                f"'invoke etcd.restore --snapshot {chosen} --yes{_inventory_option(inventory)}' "
+                "again to finish the restore.",
+                code=stopped.code,
+            ) from None
     _console().print(
         f"etcd is restored from backup {chosen}. The old data is kept in "
         "<data dir>/.kubeprimer-before-restore-<time> on each member: remove it once the "
