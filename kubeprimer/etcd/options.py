@@ -71,10 +71,13 @@ def schedule_vars(
     problems = []
     calendars = {"every": every, "check": jobs.get("check"), "drill": jobs.get("drill")}
     for option, value in calendars.items():
-        if value is not None and value != "off" and not calendar_ok(value):
+        # 'off' turns a check or a drill off; backups stop with --disable.
+        off_allowed = option != "every"
+        if value is not None and not (value == "off" and off_allowed) and not calendar_ok(value):
             problems.append(
                 f"--{option} {value!r} is not a systemd calendar expression; use e.g. hourly, "
-                "daily, weekly or '*-*-* 00/6:00:00'" + (" (or off)." if option != "every" else ".")
+                "daily, weekly or '*-*-* 00/6:00:00'"
+                + (" (or off)." if off_allowed else " (to stop the backups, use --disable).")
             )
     subset = jobs.get("check_subset")
     if subset is not None and not subset_ok(subset):

@@ -129,3 +129,13 @@ def test_schedule_refuses_a_subset_restic_refuses(subset: str) -> None:
 def test_schedule_takes_every_subset_restic_reads(subset: str) -> None:
     got = schedule_vars(None, NO_KEEP, disable=False, jobs={"check_subset": subset})
     assert got["etcd_backup_check_read_data_subset"] == subset
+
+
+def test_every_off_points_to_disable() -> None:
+    """'off' turns a check or drill off; the backups themselves stop with --disable."""
+    with pytest.raises(UserError) as raised:
+        schedule_vars("off", NO_KEEP, disable=False)
+    assert raised.value.messages == [
+        "--every 'off' is not a systemd calendar expression; use e.g. hourly, daily, weekly or "
+        "'*-*-* 00/6:00:00' (to stop the backups, use --disable)."
+    ]
