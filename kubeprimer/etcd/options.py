@@ -34,6 +34,23 @@ def snapshot_id(value: str | None, *, required: bool) -> str:
     return value.lower()
 
 
+# restic and systemd read counts and seconds as 64-bit integers; nine digits is plenty.
+MAX_COUNT = 999_999_999
+
+
+def whole_number(value: object) -> int | None:
+    """A count as YAML or an option gives it (7 or "7"); None unless 0 to MAX_COUNT."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_COUNT else None
+    text = str(value).strip()
+    # isdigit alone accepts digits int() refuses ("²"): ASCII keeps the two in step.
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
+        return None
+    return int(text)
+
+
 @functools.lru_cache(maxsize=64)
 def calendar_ok(value: str) -> bool:
     """A systemd calendar expression, as the hosts' systemd will read it."""
@@ -93,11 +110,13 @@ def schedule_vars(
             )
         elif raw is not None:
             # Invoke hands over options without a typed default as text.
-            text = str(raw).strip()
-            if not text.isdigit():
-                problems.append(f"--keep-{name} must be a whole number, 0 or more, not {raw}.")
+            number = whole_number(raw)
+            if number is None:
+                problems.append(
+                    f"--keep-{name} must be a whole number from 0 to {MAX_COUNT}, not {raw!r}."
+                )
             else:
-                given[name] = int(text)
+                given[name] = number
     if given and len(given) == len(KEEP) and not any(given.values()):
         problems.append("Keep at least one backup: give one --keep-* above 0.")
     raise_if(problems)

@@ -16,7 +16,7 @@ from typing import Any
 from kubeprimer import yamlfile
 from kubeprimer.errors import raise_if
 from kubeprimer.etcd.agent.health import subset_ok
-from kubeprimer.etcd.options import KEEP, calendar_ok
+from kubeprimer.etcd.options import KEEP, MAX_COUNT, calendar_ok, whole_number
 from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.paths import ROLES
 
@@ -72,16 +72,6 @@ def _templated(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-def _count(value: Any) -> int | None:
-    """A whole number 0 or more, as YAML or an option gives it; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    text = str(value).strip()
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
 def _role_defaults() -> dict[str, Any]:
     return dict(yamlfile.read(ROLES / "etcd_backup" / "defaults" / "main.yml") or {})
 
@@ -115,8 +105,8 @@ def _schedule(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         )
     for name in _COUNTS:
         value = values.get(name)
-        if value is not None and not _templated(value) and _count(value) is None:
-            yield name, repr(value), "must be a whole number, 0 or more"
+        if value is not None and not _templated(value) and whole_number(value) is None:
+            yield name, repr(value), f"must be a whole number from 0 to {MAX_COUNT}"
 
 
 def bad_values(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -130,7 +120,7 @@ def bad_values(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         port = values.get(name)
         if port is not None and not _templated(port) and port_number(port) is None:
             yield name, repr(port), "must be a port number from 1 to 65535"
-    keep = [_count(values.get(f"etcd_backup_keep_{k}", 0)) for k in KEEP]
+    keep = [whole_number(values.get(f"etcd_backup_keep_{k}", 0)) for k in KEEP]
     if all(count == 0 for count in keep):
         yield "etcd_backup_keep_*", "(all 0)", "must keep at least one backup: set one above 0"
 

@@ -139,3 +139,10 @@ def test_every_off_points_to_disable() -> None:
         "--every 'off' is not a systemd calendar expression; use e.g. hourly, daily, weekly or "
         "'*-*-* 00/6:00:00' (to stop the backups, use --disable)."
     ]
+
+
+@pytest.mark.parametrize("count", ["²", "٣", "1" * 20, "-1", "1.5", " "])
+def test_a_count_that_is_no_plain_whole_number_is_one_sentence(count: str) -> None:
+    with pytest.raises(UserError) as raised:
+        schedule_vars(None, {**NO_KEEP, "last": count}, disable=False)
+    assert raised.value.messages[0].startswith("--keep-last must be a whole number")
