@@ -16,7 +16,7 @@ from typing import Any
 
 from kubeprimer import yamlfile
 from kubeprimer.errors import UserError, raise_if
-from kubeprimer.vault.grants import guarded_writes
+from kubeprimer.vault.grants import grants_anything, guarded_writes
 from kubeprimer.vault.reserved import (
     ADMIN_POLICY,
     BUILTIN_POLICIES,
@@ -270,6 +270,12 @@ class _Checker:
         else:
             text = self.text(f"{where}.hcl", spec["hcl"])
         desired.policies[name] = text
+        # The server stores a policy without a path block, and it then grants nothing.
+        if text.strip() and not grants_anything(text):
+            self.problems.append(
+                f'{where}: it grants nothing; write at least one path "..." '
+                "{ capabilities = [...] } block."
+            )
         guarded = guarded_writes(text)
         if guarded:
             self.problems.append(

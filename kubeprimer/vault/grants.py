@@ -14,6 +14,7 @@ import re
 from kubeprimer.vault.reserved import ADMIN_POLICY
 
 PATH_BLOCK = re.compile(r'path\s+"([^"]*)"\s*\{(.*?)\}', re.S)
+PATH_START = re.compile(r'(^|[\s;}])path\s+"')
 CAPABILITIES = re.compile(r"capabilities\s*=\s*\[([^\]]*)\]", re.S)
 WRITES = frozenset({"create", "update", "patch", "delete", "sudo"})
 # What the admin token depends on: its policy, the method that issued it, its revocation.
@@ -47,6 +48,15 @@ def blocks(text: str) -> dict[str, set[str]]:
         for p, v in paths.items()
         if isinstance(v, dict)
     }
+
+
+def grants_anything(text: str) -> bool:
+    """Whether the text has a path block at all (a broken one included: the server says why)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return PATH_START.search(text) is not None
+    return bool(blocks(text))
 
 
 def covers(pattern: str, path: str) -> bool:

@@ -48,3 +48,11 @@ def test_a_config_policy_that_could_rewrite_the_admin_policy_is_refused(tmp_path
     assert problems and problems[0].startswith(
         "policies.ops: it lets its holders change sys/policies/acl/kubeprimer-admin"
     ), problems
+
+
+def test_a_policy_that_grants_nothing_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("policies:\n  p: {hcl: '# to do'}\n  q: {hcl: '{}'}\n")
+    problems = check(config)[1]
+    assert [p.split(":")[0] for p in problems] == ["policies.p", "policies.q"], problems
+    assert all("grants nothing" in p for p in problems)
