@@ -1,4 +1,4 @@
-"""A server that does not answer is exit status 3, as for any host (README), not bad input."""
+"""vault tasks: an unreachable server is exit 3 (README), a dangerous --prune exit 2, both before any write."""
 
 from __future__ import annotations
 
