@@ -160,6 +160,13 @@ def read_key_files(files: Iterable[str], age_identity: str | None = None) -> lis
                 raise UserError(f"age identity {identity} does not exist.")
             check_private(identity, "age identity")
             keys += parse_keys(age_decrypt(identity, path))
+        elif path.suffix == ".age":
+            raise UserError(f"{path} is encrypted with age: pass --age-identity with your key.")
+        elif path.name.endswith(".gpg.b64"):
+            raise UserError(
+                f"{path} is encrypted to your PGP key: run `base64 -d {path} | gpg --decrypt` "
+                "and enter the key at the prompt."
+            )
         else:
             check_private(path, "Keys file")
             keys += parse_keys(read_text(path, "Keys file"))

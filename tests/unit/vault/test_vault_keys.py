@@ -128,3 +128,16 @@ def test_a_missing_age_identity_is_one_sentence(tmp_path: Path) -> None:
         read_key_files([str(keys)], str(tmp_path / "nope"))
     with pytest.raises(UserError, match=r"age identity .* is a folder"):
         read_key_files([str(keys)], str(tmp_path))
+
+
+def test_encrypted_key_files_are_not_sent_as_keys(tmp_path: Path) -> None:
+    # Their text is valid base64: sent as a key, it would count, then spoil the round.
+    for name, expected in (
+        ("unseal-key-1.age", "pass --age-identity"),
+        ("unseal-key-2.gpg.b64", "gpg --decrypt"),
+    ):
+        path = tmp_path / name
+        path.write_text(base64.b64encode(b"ciphertext").decode() + "\n")
+        path.chmod(0o600)
+        with pytest.raises(UserError, match=expected):
+            read_key_files([str(path)])
