@@ -223,7 +223,8 @@ def _role_changes(
 ) -> list[Change]:
     mount = desired.kubernetes_mount
     out: list[Change] = []
-    if mount is None:
+    # A mount the file check refused is reported already; the server has nothing to add.
+    if mount is None or auth_mount_problems("kubernetes.mount", mount):
         return out
     if mount in live.auth and live.auth[mount] != "kubernetes":
         problems.append(

@@ -174,3 +174,13 @@ def test_top_level_keys_starting_with_x_hold_anchors_for_merge_keys(tmp_path: Pa
 def test_a_file_nested_beyond_reason_is_one_sentence(tmp_path: Path, nested: str) -> None:
     with pytest.raises(UserError, match="nested too deeply"):
         check(write(tmp_path, f"mounts: {nested}\n"))
+
+
+def test_a_refused_kubernetes_mount_is_reported_once(tmp_path: Path) -> None:
+    from kubeprimer.vault import plan, state
+
+    for mount in ("a b", "token"):
+        desired, found = check(write(tmp_path, f"kubernetes: {{mount: '{mount}'}}\n"))
+        live = state.Live(auth={"token": "token"}, max_ttl_s=3600)
+        plan._role_changes(desired, live, False, found)
+        assert len(found) == 1, found
