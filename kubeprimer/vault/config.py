@@ -176,6 +176,9 @@ class _Checker:
 
     def file_text(self, where: str, path: Path) -> str | None:
         """A file's text; None, with the problem noted, when it is missing or not UTF-8."""
+        if path.is_dir():
+            self.problems.append(f"{where}: {path} is a folder, not a file.")
+            return None
         if not path.is_file():
             self.problems.append(f"{where}: file {path} does not exist.")
             return None
@@ -392,6 +395,8 @@ def check(path: Path) -> tuple[Desired, list[str]]:
     A file that cannot be read or parsed at all raises UserError at once; anything else
     is returned, so that the server-side checks can add theirs to the same report.
     """
+    if path.is_dir():
+        raise UserError(f"Config file {path} is a folder: give the file's path.")
     if not path.is_file():
         raise UserError(f"Config file {path} does not exist.")
     raw = yamlfile.read(path)

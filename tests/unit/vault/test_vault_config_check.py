@@ -184,3 +184,11 @@ def test_a_refused_kubernetes_mount_is_reported_once(tmp_path: Path) -> None:
         live = state.Live(auth={"token": "token"}, max_ttl_s=3600)
         plan._role_changes(desired, live, False, found)
         assert len(found) == 1, found
+
+
+def test_a_folder_where_a_file_belongs_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    found = problems(tmp_path, "mounts: {kv: {secrets: {a: {k: {file: secrets}}}}}\n")
+    assert found == [f"mounts.kv.secrets.a.k: {tmp_path / 'secrets'} is a folder, not a file."]
+    with pytest.raises(UserError, match="is a folder"):
+        check(tmp_path)
