@@ -98,6 +98,7 @@ def run_playbook(
     )
     forget_environment(log_dir)
     redact.folder(log_dir)
+    keep_private(runs_dir)
     for line in hostkeys.recorded_lines(known, before, names):
         console.print(line)
     if progress.stats:
@@ -142,9 +143,24 @@ def _last_line(stream: Any) -> str:
     return redact.text(lines[-1]) if lines else "no output"
 
 
-def new_run_dir(runs_dir: Path, name: str) -> Path:
-    # Runs hold rendered variables and host output: keep them to their owner.
+def keep_private(runs_dir: Path) -> None:
+    """Runs hold rendered variables, host output and cached facts (the nodes'
+    environment among them): owner-only, however the folder came to be.
+
+    mkdir's mode holds only for a folder it makes, and Ansible's jsonfile cache
+    chmods every fact file to 0644 whatever the umask, so modes are set on every run."""
     runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    runs_dir.chmod(0o700)
+    facts = runs_dir / "facts"
+    if facts.is_dir():
+        facts.chmod(0o700)
+        for cached in facts.iterdir():
+            if cached.is_file() and not cached.is_symlink():
+                cached.chmod(0o600)
+
+
+def new_run_dir(runs_dir: Path, name: str) -> Path:
+    keep_private(runs_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     log_dir = runs_dir / f"{stamp}-{name}"
     log_dir.mkdir(mode=0o700)
