@@ -8,9 +8,23 @@ from invoke import Exit
 
 from kubeprimer import inventory
 from kubeprimer.ansible import EXIT_OK, RunResult, run_playbook
+from kubeprimer.errors import raise_if
 from kubeprimer.settings import inventory_path, resolve, setting
 
 INVENTORY_HELP = "Ansible inventory (default: kubeprimer.inventory in invoke.yaml, the lab's)"
+
+# The groups each playbook acts on, with what belongs in them. Ansible runs a play on
+# an empty group as "no hosts matched" and ends with status 0, having done nothing.
+_ETCD = ("etcd", "the etcd members (with etcd_mode stacked, the control planes)")
+REQUIRED_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "vault.yml": (("vault", "the Vault servers"),),
+    "storage.yml": (("storage", "the storage servers"),),
+    "etcd-backup.yml": (_ETCD,),
+    "etcd-schedule.yml": (_ETCD,),
+    "etcd-list.yml": (_ETCD,),
+    "etcd-verify.yml": (_ETCD,),
+    "etcd-restore.yml": (_ETCD,),
+}
 
 
 def load_inventory(c: Any, given: str | None) -> inventory.Inventory:
@@ -23,8 +37,18 @@ def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> 
     return play_on(c, playbook, load_inventory(c, given_inventory), **options)
 
 
+def missing_groups(playbook: str, inv: inventory.Inventory) -> list[str]:
+    """One sentence per group the playbook needs that has no hosts in ``inv``."""
+    return [
+        f"The inventory has no hosts in group {group}; add {what} there."
+        for group, what in REQUIRED_GROUPS.get(playbook, ())
+        if not inv.group(group)
+    ]
+
+
 def play_on(c: Any, playbook: str, inv: inventory.Inventory, **options: Any) -> RunResult:
     """Run the playbook on an inventory already validated, and end the task if it failed."""
+    raise_if(missing_groups(playbook, inv))
     inventory.require_unlocked(inv)
     result = run_playbook(
         playbook,
@@ -42,4 +66,11 @@ def play_on(c: Any, playbook: str, inv: inventory.Inventory, **options: Any) -> 
     return result
 
 
-__all__ = ["INVENTORY_HELP", "load_inventory", "play", "play_on"]
+__all__ = [
+    "INVENTORY_HELP",
+    "REQUIRED_GROUPS",
+    "load_inventory",
+    "missing_groups",
+    "play",
+    "play_on",
+]

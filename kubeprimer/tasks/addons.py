@@ -7,8 +7,8 @@ from typing import Any
 
 from invoke import Collection, Exit
 
-from kubeprimer.errors import UserError
-from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
+from kubeprimer.errors import raise_if
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, missing_groups, play_on
 from kubeprimer.tasks._task import task
 
 KUBECONFIG_HELP = "kubeconfig of the cluster (default: $KUBECONFIG, then ~/.kube/config)"
@@ -120,13 +120,8 @@ def storage(c: Any, inventory: str | None = None) -> None:
     problems = []
     if inv.settings.get("storage_server") not in ("nfs", "glusterfs"):
         problems.append("storage_server is not set; set it to nfs or glusterfs in group_vars/all.")
-    if not inv.group("storage"):
-        problems.append(
-            "The inventory has no hosts in group storage; add the storage servers there."
-        )
-    if problems:
-        raise UserError(*problems)
-    play(c, "storage.yml", inventory)
+    raise_if([*problems, *missing_groups("storage.yml", inv)])
+    play_on(c, "storage.yml", inv)
 
 
 ns = Collection("addons", list_, render, install, remove, status, storage)
