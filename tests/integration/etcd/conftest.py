@@ -93,6 +93,13 @@ class Agent:
         config = str(self.config_for(**override))
         return [sys.executable, "-m", "kubeprimer.etcd.agent", "--config", config, *args]
 
+    def command(self, folder: Path) -> Path:
+        """An executable that runs this agent, for playbooks that call kubeprimer-etcd-backup."""
+        command = folder / "kubeprimer-etcd-backup"
+        command.write_text(f'#!/bin/sh\ncd {ROOT} && exec {" ".join(self.argv())} "$@"\n')
+        command.chmod(0o700)
+        return command
+
     @property
     def env(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("RESTIC_")}

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from kubeprimer.errors import UserError
-from kubeprimer.paths import ROOT
 from kubeprimer.tasks.etcd import _refuse_bad_argument
 from tests.integration.roles.localplay import run_plays
 
@@ -22,10 +21,7 @@ pytestmark = pytest.mark.integration
 
 def _entry_point(tmp_path: Path, agent: Agent, part: str, **settings: object) -> Path:
     """Run roles/etcd_backup tasks_from ``part`` with the agent of the test as its command."""
-    command = tmp_path / "kubeprimer-etcd-backup"
-    argv = " ".join(agent.argv())
-    command.write_text(f'#!/bin/sh\ncd {ROOT} && exec {argv} "$@"\n')
-    command.chmod(0o700)
+    command = agent.command(tmp_path)
     report = tmp_path / "report.json"
     play = {
         "name": "etcd_backup",
