@@ -63,13 +63,31 @@ def _console() -> Any:
 def backup(c: Any, inventory: str | None = None) -> None:
     """Take one etcd backup now and store it off the etcd hosts."""
     with _report_file() as report:
-        _play(c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        try:
+            _play(
+                c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)}
+            )
+        except Exit as stopped:
+            # A member that did not answer (exit 3) does not undo a backup another one stored.
+            stored = _answer(report)
+            if not stored or stopped.code != 3:
+                raise
+            _print_stored(stored)
+            raise Exit(
+                f"The backup {stored['short_id']} is stored, but not every etcd member answered: "
+                f"{stopped.message}",
+                code=stopped.code,
+            ) from None
         stored = _answer(report)
     if stored:
-        _console().print(
-            f"Stored backup {stored['short_id']}: revision {stored['revision']}, "
-            f"{stored['size']} bytes, from {stored['endpoint']} in {stored['duration_seconds']} s."
-        )
+        _print_stored(stored)
+
+
+def _print_stored(stored: dict[str, Any]) -> None:
+    _console().print(
+        f"Stored backup {stored['short_id']}: revision {stored['revision']}, "
+        f"{stored['size']} bytes, from {stored['endpoint']} in {stored['duration_seconds']} s."
+    )
 
 
 @task(

@@ -63,3 +63,31 @@ def test_a_failure_on_the_hosts_keeps_its_status_and_advice(
         etcd_tasks.restore(Context(), snapshot="deadbeef", yes=True, inventory="inv/prod")
 
     assert raised.value.code == 1 and "again to finish the restore" in str(raised.value.message)
+
+
+def test_a_backup_stored_while_a_member_was_unreachable_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The backup runs on the first member that answers; a dead one must not hide it."""
+    stored = {
+        "short_id": "1a2b3c4d",
+        "revision": 42,
+        "size": 4096,
+        "endpoint": "e",
+        "duration_seconds": 1,
+    }
+
+    def play_on(_c: Any, playbook: str, _inv: Any, **options: Any) -> None:
+        Path(options["extravars"]["etcd_backup_report_file"]).write_text(json.dumps(stored))
+        raise Exit(f"{playbook} did not complete; a host was unreachable.", code=3)
+
+    monkeypatch.setattr(etcd_tasks, "load_inventory", lambda _c, _given: object())
+    monkeypatch.setattr("kubeprimer.etcd.settings.check", lambda *_a, **_k: None)
+    monkeypatch.setattr(etcd_tasks, "play_on", play_on)
+
+    with pytest.raises(Exit) as raised:
+        etcd_tasks.backup(Context(), inventory="inv/prod")
+
+    assert raised.value.code == 3
+    assert "Stored backup 1a2b3c4d: revision 42" in capsys.readouterr().out
+    assert str(raised.value.message).startswith("The backup 1a2b3c4d is stored, but ")
