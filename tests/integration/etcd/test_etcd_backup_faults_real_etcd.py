@@ -207,3 +207,15 @@ def test_drilling_an_unknown_id_is_bad_input_and_records_no_failed_drill(
     assert "backup ID deadbeef does not exist" in done.stderr
     assert metrics.read_text() == before
     assert shared_agent.ok("list", "--status")["drill"]["ok"] is True
+
+
+def test_a_backup_of_an_etcd_never_written_to_passes_its_drill(
+    cluster: Cluster, agent: Agent
+) -> None:
+    """A new cluster's first backup (revision 0): the restored etcd starts at revision 1."""
+    stored = agent.ok("backup")
+    assert stored["revision"] == 0
+
+    drilled = agent.run("drill", "--no-repo-check")
+
+    assert drilled.returncode == 0, drilled.stderr
