@@ -57,7 +57,7 @@ def resources_of(action: str, result: dict[str, Any], args: dict[str, Any]) -> l
     """The resources one successful task result manages, as ``kind:name`` strings."""
     name = short(action)
     invoked = (result.get("invocation") or {}).get("module_args") or args
-    # Modules that manage several files at once say which (kube_artifacts_fetch does).
+    # Modules that manage several files at once say which (checked_download does).
     if isinstance(result.get("managed_files"), list):
         return [f"file:{path}" for path in result["managed_files"]]
     if name in PACKAGES:

@@ -1,7 +1,8 @@
-"""roles/kube_artifacts downloads through a proxy whose URL carries a password, run by
-ansible-playbook on this machine against a real HTTP proxy (a small one in this test):
-while the proxy holds a request, no process of the machine has the password in its
-command line. Ansible puts a task's ``environment`` there (``/bin/sh -c
+"""roles/kube_artifacts, etcd, vault and etcd_backup download through a proxy whose URL
+carries a password, run by ansible-playbook on this machine against a real HTTP proxy
+(a small one in this test): while the proxy holds a request, no process of the machine
+has the password in its command line, nor does any command Ansible runs (its -vvv log
+shows each one). Ansible puts a task's ``environment`` there (``/bin/sh -c
 'https_proxy=... python3'``, and in ssh's own arguments for a remote host), so the
 proxy must reach the download module another way."""
 
@@ -14,10 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.roles.localplay import run_role
+from tests.integration.roles.localplay import run_plays, run_role
 
 pytestmark = [
     pytest.mark.integration,
@@ -83,3 +85,48 @@ def test_the_proxy_password_stays_out_of_process_lists(tmp_path: Path) -> None:
     basic = "Basic " + base64.b64encode(b"build:Pr0xy@S3cret").decode()
     assert credentials and set(credentials) == {basic}, credentials
     assert leaks == []
+
+
+# Each role's install tasks in check mode: nothing on this machine changes, and the
+# download module still runs (it reads published checksum lists through the proxy).
+# Role internals (vars/main.yml outranks play vars) move in as extra vars.
+ROLE_DOWNLOADS: dict[str, tuple[dict[str, Any], dict[str, str], bool]] = {
+    "etcd": (
+        {"etcd_mirror_url": "http://192.0.2.1/etcd", "etcd_binary_source": "url"},
+        {"_etcd_arch": "amd64", "_etcd_cache_dir": "{tmp}/cache", "_etcd_bin_dir": "{tmp}/bin"},
+        True,
+    ),
+    "vault": (
+        {"vault_mirror_url": "http://192.0.2.1/vault", "vault_download_timeout": 5},
+        {"_vault_arch": "amd64", "_vault_cache_dir": "{tmp}/cache"},
+        True,
+    ),
+    # Its checksum is pinned, so check mode asks nothing of the proxy: the log is the test.
+    "etcd_backup": ({}, {"_etcd_backup_tools_dir": "{tmp}/tools"}, False),
+}
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_DOWNLOADS))
+def test_role_downloads_keep_the_proxy_password_off_command_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    settings, internals, asks_proxy = ROLE_DOWNLOADS[role]
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
+    play = {
+        "name": role,
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [{"ansible.builtin.include_role": {"name": role, "tasks_from": "install"}}],
+    }
+    extra = {key: value.format(tmp=tmp_path) for key, value in internals.items()}
+    with _proxy() as (url, credentials, leaks):
+        proxied = {**settings, "proxy_http": url, "proxy_https": url}
+        result = run_plays(tmp_path, [play], proxied, {}, extra_vars=extra, check=True)
+    log = result.stdout + result.stderr
+    assert "EXEC /bin/sh -c" in log, "the -vvv log shows the commands Ansible runs"
+    assert SECRET not in log and SECRET.replace("%40", "@") not in log
+    assert leaks == []
+    if asks_proxy:
+        basic = "Basic " + base64.b64encode(b"build:Pr0xy@S3cret").decode()
+        assert credentials and set(credentials) == {basic}, credentials
+    assert "checked_download" in log, "the download ran, through the module that hides the proxy"

@@ -1,9 +1,11 @@
 #!/usr/bin/python
-"""Download every Kubernetes artifact a host needs in one module run, each checked
-against the checksum file published beside it.
+"""Download files in one module run, each checked against its sha256: pinned, or read
+from the checksum file published beside it. Every role that downloads uses it.
 
 One run instead of a get_url per file: on a converged host, or one whose source is
-unreachable, each extra module run costs more than the work it does.
+unreachable, each extra module run costs more than the work it does. The proxy is an
+argument: as a task's environment, Ansible puts it (and a password in its URL) on the
+command line of the host and of the controller.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 DOCUMENTATION = r"""
-module: kube_artifacts_fetch
-short_description: Download files and check each against its published sha256 file
+module: checked_download
+short_description: Download files and check each against its sha256
 description:
-  - Creates I(directories), then for each of I(files) reads C(url + checksum_suffix), keeps
-    a file already in place whose sha256 matches, and otherwise downloads it, checks it
-    and moves it into place. A file that does not match is never put in place.
+  - Creates I(directories), then for each of I(files) finds its sha256 (its C(checksum),
+    else the file at C(url + checksum_suffix)), keeps a file already in place whose sha256
+    matches, and otherwise downloads it, checks it and moves it into place. A file that
+    does not match is never put in place.
   - Never fails by itself; the files it could not get are returned in C(failures), so the
     caller can say in one sentence what to fix.
 options:
@@ -33,7 +36,10 @@ options:
     elements: path
     default: []
   files:
-    description: Each file by name, as C(url), C(dest) and C(mode).
+    description:
+      - Each file by name, as C(url), C(dest), C(mode) and optionally C(checksum), as
+        get_url takes it: C(sha256:<hex>), or C(sha256:<url>) of a checksum list that
+        names the file.
     type: dict
     required: true
   checksum_suffix:
@@ -46,7 +52,8 @@ options:
     default: 30
   proxy:
     description:
-      - C(http_proxy), C(https_proxy) and C(no_proxy) for the downloads. An argument, not
+      - C(http_proxy), C(https_proxy) and C(no_proxy) for the downloads (loopback is
+        always direct). An argument, not
         the task's C(environment), which Ansible puts on the remote command line, where
         any user of the host (and of the controller) would read a proxy password in C(ps).
     type: dict
@@ -74,6 +81,17 @@ def published_sum(text: str, filename: str) -> str:
         if len(fields) > 1 and os.path.basename(fields[1].lstrip("*")) == filename:
             return fields[0].lower()
     raise ValueError(f"no checksum for {filename} in the published checksum file")
+
+
+def wanted_sum(item: dict[str, str], timeout: int, suffix: str) -> str:
+    """The sha256 the file must have: pinned in C(checksum), or published."""
+    algorithm, _, value = str(item.get("checksum") or "").partition(":")
+    if algorithm and algorithm != "sha256":
+        raise ValueError(f"checksum {algorithm}: only sha256 is supported")
+    if value and "://" not in value:
+        return value.strip().lower()
+    text = open_url(value or item["url"] + suffix, timeout=timeout).read().decode()
+    return published_sum(text, os.path.basename(item["url"]))
 
 
 def sha256_of(path: str) -> str | None:
@@ -115,8 +133,7 @@ def place(item: dict[str, str], timeout: int, suffix: str, check: bool) -> bool:
     Raises on failure. Check mode still reads the published checksum: it only
     downloads nothing, so an unreachable source shows in cluster.plan too."""
     dest, mode = item["dest"], int(str(item["mode"]), 8)
-    text = open_url(item["url"] + suffix, timeout=timeout).read().decode()
-    wanted = published_sum(text, os.path.basename(item["url"]))
+    wanted = wanted_sum(item, timeout, suffix)
     current = sha256_of(dest)
     if current == wanted and root_owned(dest, mode):
         return False
@@ -150,6 +167,11 @@ def main() -> None:
     p = module.params
     # urllib reads the proxy from the environment of this process only.
     os.environ.update({key: str(value) for key, value in p["proxy"].items() if value})
+    if os.environ.get("http_proxy") or os.environ.get("https_proxy"):
+        # Loopback never goes through the proxy; an internal mirror belongs in no_proxy.
+        loopback = ["localhost", "127.0.0.1", "::1"]
+        given = [h for h in os.environ.get("no_proxy", "").split(",") if h]
+        os.environ["no_proxy"] = ",".join(given + [h for h in loopback if h not in given])
     changed = False
     check = module.check_mode
     for folder in p["directories"]:
