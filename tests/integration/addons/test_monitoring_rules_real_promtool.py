@@ -217,6 +217,44 @@ RULE_TESTS = [
         ],
     },
     {
+        # Backups succeed, but no check or drill has ever passed (their timer never ran).
+        # Samples closer than the 5 m lookback, as above.
+        "interval": "4m",
+        "input_series": [
+            {
+                "series": 'kubeprimer_etcd_backup_last_success_timestamp_seconds{host="m1"}',
+                "values": "0+240x3000",
+            },
+        ],
+        "alert_rule_test": [
+            {"eval_time": "47h", "alertname": "EtcdBackupCheckMissing", "exp_alerts": []},
+            {
+                "eval_time": "49h",
+                "alertname": "EtcdBackupCheckMissing",
+                "exp_alerts": [
+                    alert(
+                        "EtcdBackupCheckMissing",
+                        "warning",
+                        "Backups are taken, but no check of the etcd backup repository has "
+                        "ever passed.",
+                    )
+                ],
+            },
+            {"eval_time": "7d", "alertname": "EtcdBackupDrillMissing", "exp_alerts": []},
+            {
+                "eval_time": "8d1h",
+                "alertname": "EtcdBackupDrillMissing",
+                "exp_alerts": [
+                    alert(
+                        "EtcdBackupDrillMissing",
+                        "warning",
+                        "Backups are taken, but no etcd restore drill has ever passed.",
+                    )
+                ],
+            },
+        ],
+    },
+    {
         "interval": "10m",
         "input_series": [{"series": 'up{job="prometheus"}', "values": "1x10"}],
         "alert_rule_test": [
