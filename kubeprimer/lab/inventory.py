@@ -43,10 +43,14 @@ def hosts(plan: LabPlan) -> dict[str, Any]:
     }
 
 
-def group_vars(plan: LabPlan, key: Path) -> dict[str, Any]:
+def group_vars(plan: LabPlan, key: Path, directory: Path) -> dict[str, Any]:
     return {
         "ansible_user": plan.user,
         "ansible_ssh_private_key_file": str(key),
+        # A hand-run ansible or ansible-playbook on this inventory checks the nodes' keys
+        # against the same file; without this it would use ~/.ssh/known_hosts, where a
+        # lab of the same address from an earlier day holds another key.
+        "ansible_ssh_common_args": f"-o UserKnownHostsFile={directory.resolve() / KNOWN_HOSTS}",
         "ansible_python_interpreter": "/usr/bin/python3",
         "kube_api_endpoint": plan.api_endpoint,
         "kube_node_cidr": str(plan.subnet),
@@ -79,7 +83,7 @@ def write(directory: Path, plan: LabPlan, key: Path, known_hosts: Path | None = 
     (directory / "group_vars").mkdir(parents=True, exist_ok=True)
     if known_hosts is not None:
         (directory / KNOWN_HOSTS).write_text(known_hosts.read_text())
-    (directory / "group_vars" / "all.yml").write_text(_dump(group_vars(plan, key)))
+    (directory / "group_vars" / "all.yml").write_text(_dump(group_vars(plan, key, directory)))
     path = directory / "hosts.yml"
     path.write_text(_dump(hosts(plan)))
     return path
