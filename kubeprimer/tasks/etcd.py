@@ -48,8 +48,9 @@ def _refuse_bad_argument(path: Path) -> None:
     backup ID) before touching anything, end with status 2 and the agent's sentence."""
     from kubeprimer.errors import UserError
 
-    failed = (_answer(path) or {}).get("failed") or {}
-    if failed.get("code") == 2 and failed.get("error"):
+    answer = _answer(path)
+    failed = answer.get("failed") if isinstance(answer, dict) else None
+    if isinstance(failed, dict) and failed.get("code") == 2 and failed.get("error"):
         raise UserError(str(failed["error"]))
 
 
