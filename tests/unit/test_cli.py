@@ -53,3 +53,33 @@ def test_console_script_runs_the_same_tree_from_another_directory(tmp_path: Path
     )
     # Only the heading differs ("Subcommands" for a bundled program).
     assert listed.stdout.splitlines()[1:] == from_repo.stdout.splitlines()[1:]
+
+
+INT_OPTIONS = sorted(
+    (name, param.replace("_", "-"))
+    for name, body in TASKS
+    for param, value in inspect.signature(body.body).parameters.items()
+    if type(value.default) is int
+)
+
+
+def test_tasks_have_whole_number_options() -> None:
+    assert INT_OPTIONS, "no task takes a whole number: the test below would prove nothing"
+
+
+@pytest.mark.parametrize(
+    ("name", "flag"), INT_OPTIONS[:3], ids=[f"{n} --{f}" for n, f in INT_OPTIONS[:3]]
+)
+def test_an_option_that_is_not_a_number_is_one_sentence_and_exit_2(name: str, flag: str) -> None:
+    done = subprocess.run(
+        [bin_path("invoke"), name, f"--{flag}", "abc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: --{flag} takes a whole number, not 'abc'."
+    assert "Traceback" not in done.stdout + done.stderr
