@@ -16,11 +16,11 @@ from tests.integration.roles.localplay import changed, run_role
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("check", [True, False], ids=["check-mode", "for-real"])
-def test_the_role_refuses_a_crafted_sftp_address(tmp_path: Path, check: bool) -> None:
+def _role_refuses(tmp_path: Path, check: bool, setting: str, value: str, *said: str) -> None:
+    """The role stops at its preflight: nothing changed, nothing installed, nothing ran."""
     pwned = tmp_path / "pwned"
     settings = {
-        "etcd_backup_sftp_address": f"host; touch {pwned}",
+        setting: value.format(pwned=pwned),
         "etcd_backup_credentials_dir": str(tmp_path / "credentials"),
     }
 
@@ -34,11 +34,22 @@ def test_the_role_refuses_a_crafted_sftp_address(tmp_path: Path, check: bool) ->
     )
 
     assert result.returncode != 0
-    assert "etcd_backup_sftp_address (host; touch" in result.stdout
-    assert "must be a host name or an IPv4 address" in result.stdout
+    assert all(text in result.stdout for text in said), result.stdout
     assert changed(result) == 0
     assert "Install restic" not in result.stdout
     assert not pwned.exists() and not (tmp_path / "credentials").exists()
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check-mode", "for-real"])
+def test_the_role_refuses_a_crafted_sftp_address(tmp_path: Path, check: bool) -> None:
+    _role_refuses(
+        tmp_path,
+        check,
+        "etcd_backup_sftp_address",
+        "host; touch {pwned}",
+        "etcd_backup_sftp_address (host; touch",
+        "must be a host name or an IPv4 address",
+    )
 
 
 def test_the_etcd_tasks_refuse_it_with_status_2(tmp_path: Path) -> None:
@@ -79,23 +90,11 @@ def test_the_role_refuses_a_folder_that_would_add_lines_to_its_units(
 ) -> None:
     """etcd_backup_textfile_dir goes into the services' ReadWritePaths= line: a newline
     in it would add ExecStartPre= to a unit that runs as root."""
-    pwned = tmp_path / "pwned"
-    settings = {
-        "etcd_backup_textfile_dir": f"/var/lib/node-exporter\nExecStartPre=/bin/touch {pwned}",
-        "etcd_backup_credentials_dir": str(tmp_path / "credentials"),
-    }
-
-    result = run_role(
+    _role_refuses(
         tmp_path,
-        "etcd_backup",
-        ["main"],
-        settings,
-        {"etcd": ["localhost"], "backup": ["b1"]},
         check,
+        "etcd_backup_textfile_dir",
+        "/var/lib/node-exporter\nExecStartPre=/bin/touch {pwned}",
+        "etcd_backup_textfile_dir",
+        "absolute path",
     )
-
-    assert result.returncode != 0
-    assert "etcd_backup_textfile_dir" in result.stdout and "absolute path" in result.stdout
-    assert changed(result) == 0
-    assert "Install restic" not in result.stdout
-    assert not pwned.exists() and not (tmp_path / "credentials").exists()
