@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kubeprimer.addons import catalog, config, install, remove, render, status
+from kubeprimer.addons import access, catalog, config, install, record, remove, render, status
 from kubeprimer.addons.catalog import Addon
 from kubeprimer.addons.kube import connect, refusals
 from kubeprimer.addons.render import context
@@ -44,6 +44,9 @@ def install_many(
     prepared = [prepare(a, settings) for a in addons]
     client = connect(kubeconfig)
     with refusals():
+        # Every write is asked for first, so a refusal leaves the cluster as it was.
+        records = [record.body(r.addon.name, r.addon.version, []) for r, _ in prepared]
+        access.check(client, [*records, *(o for _, objects in prepared for o in objects)])
         _install_prepared(client, prepared, options, console)
 
 

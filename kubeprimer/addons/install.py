@@ -17,7 +17,7 @@ from rich.console import Console
 
 from kubeprimer.addons import record, rollout
 from kubeprimer.addons.config import Resolved
-from kubeprimer.addons.kube import fetch, resource
+from kubeprimer.addons.kube import Stopped, fetch, reason, resource
 from kubeprimer.addons.order import CUSTOM, install_order, rank
 from kubeprimer.addons.record import Ref
 from kubeprimer.addons.remove import delete
@@ -57,6 +57,32 @@ def apply(client: Any, obj: dict[str, Any]) -> str:
     return "unchanged" if same else "configured"
 
 
+def _apply_all(
+    client: Any,
+    resolved: Resolved,
+    objects: list[dict[str, Any]],
+    actions: dict[Ref, str],
+    console: Console,
+) -> None:
+    """Apply each object in order, noting it in ``actions``; a refusal names what was applied."""
+    from kubernetes.client.exceptions import ApiException
+
+    for obj in objects:
+        ref = Ref.of(obj)
+        try:
+            actions[ref] = apply(client, obj)
+        except ApiException as error:
+            addon = resolved.addon
+            group = "app" if addon.kind == "app" else "addons"
+            raise Stopped(
+                f"The API server refused {ref} ({reason(error)}) after the permission check "
+                f"passed; {len(actions)} objects of {addon.name} were applied (listed above): "
+                f"fix the cause and install again, or take them away with "
+                f"'invoke {group}.remove {addon.name}'."
+            ) from None
+        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+
+
 def install(
     client: Any,
     resolved: Resolved,
@@ -73,13 +99,9 @@ def install(
     record.write(client, addon.name, addon.version, install_order([*refs, *stale]))
     actions: dict[Ref, str] = {}
     first = [r for r in refs if rank(r) < CUSTOM]
-    for ref in first:
-        actions[ref] = apply(client, by_ref[ref])
-        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    _apply_all(client, resolved, [by_ref[r] for r in first], actions, console)
     rollout.wait(client, first, timeout=options.timeout, poll=options.poll, console=console)
-    for ref in refs[len(first) :]:
-        actions[ref] = apply(client, by_ref[ref])
-        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    _apply_all(client, resolved, [by_ref[r] for r in refs[len(first) :]], actions, console)
     for ref in reversed(install_order(stale)):
         actions[ref] = "pruned" if delete(client, ref, addon.name) == "deleted" else "gone"
         console.print(f"  {actions[ref]:<10} {ref}", highlight=False)

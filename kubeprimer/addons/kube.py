@@ -18,6 +18,11 @@ class NotReady(Exception):
     """The cluster did not reach the wanted state in time (not a user mistake: exit 1)."""
 
 
+class Stopped(Exception):
+    """A write the API server refused after the permission check allowed it (exit 1):
+    what was applied before it stays, and its remove task takes it away."""
+
+
 def connect(kubeconfig: Path | None) -> Any:
     """A DynamicClient for ``kubeconfig`` (None: $KUBECONFIG, then ~/.kube/config)."""
     import yaml
@@ -77,13 +82,13 @@ def refusals() -> Iterator[None]:
             ) from None
         if error.status == 403:
             raise UserError(
-                f"The kubeconfig's user may not do this ({_reason(error)}); pass an "
+                f"The kubeconfig's user may not do this ({reason(error)}); pass an "
                 "admin kubeconfig with --kubeconfig."
             ) from None
         raise
 
 
-def _reason(error: Any) -> str:
+def reason(error: Any) -> str:
     """The server's own message for a refusal: which verb on which resource."""
     import json
 

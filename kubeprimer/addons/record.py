@@ -70,12 +70,13 @@ def read_all(client: Any) -> dict[str, Record]:
     return {r.addon: r for r in records}
 
 
-def write(client: Any, addon: str, version: str, refs: list[Ref]) -> None:
+def body(addon: str, version: str, refs: list[Ref]) -> dict[str, Any]:
+    """The record's ConfigMap."""
     rows = [
         {"apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name}
         for r in refs
     ]
-    body = {
+    return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -85,9 +86,16 @@ def write(client: Any, addon: str, version: str, refs: list[Ref]) -> None:
         },
         "data": {"version": version, "objects.yaml": yaml.safe_dump(rows, sort_keys=False)},
     }
+
+
+def write(client: Any, addon: str, version: str, refs: list[Ref]) -> None:
     res = resource(client, "v1", "ConfigMap")
     client.server_side_apply(
-        res, body=body, namespace=NAMESPACE, field_manager=FIELD_MANAGER, force_conflicts=True
+        res,
+        body=body(addon, version, refs),
+        namespace=NAMESPACE,
+        field_manager=FIELD_MANAGER,
+        force_conflicts=True,
     )
 
 

@@ -41,7 +41,7 @@ def run_install(
     """Shared by addons.install and app.deploy: check everything, then apply."""
     from kubeprimer.addons import actions
     from kubeprimer.addons.install import Options
-    from kubeprimer.addons.kube import NotReady
+    from kubeprimer.addons.kube import NotReady, Stopped
 
     settings = load_inventory(c, inventory).settings
     addons = actions.selected(names, settings, kind)
@@ -49,7 +49,7 @@ def run_install(
         actions.install_many(
             addons, settings, _path(kubeconfig), Options(timeout=timeout), console()
         )
-    except NotReady as error:
+    except (NotReady, Stopped) as error:
         raise Exit(f"error: {error}", code=1) from None
 
 

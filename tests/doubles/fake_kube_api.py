@@ -15,7 +15,12 @@ API such code uses, the way the real server does:
   real server; bearer-token authentication;
 - CertificateSigningRequests and their ``approval`` subresource (PUT): only the
   Approved/Denied conditions are taken from the body, and the body's uid and
-  resourceVersion must be the stored object's (409 otherwise), as on the real server.
+  resourceVersion must be the stored object's (409 otherwise), as on the real server;
+- authorization: ``policy(verb, group, resource, namespace)`` decides each write
+  (create, patch, delete; an apply that creates needs create too) with RBAC's 403, and
+  answers SelfSubjectAccessReviews (POST, not stored). ``review_policy`` answers the
+  reviews instead, for a server whose writes fail although the review allowed them
+  (an admission webhook). Reads are always allowed; by default everything is.
 
 What it does NOT do: field ownership merging between several managers (an apply
 replaces the object's content), admission, defaulting, watches, real scheduling.
@@ -30,7 +35,7 @@ import copy
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +110,9 @@ def _builtin() -> list[Kind]:
         ("certificates.k8s.io", "v1"): [
             ("certificatesigningrequests", "CertificateSigningRequest", False)
         ],
+        ("authorization.k8s.io", "v1"): [
+            ("selfsubjectaccessreviews", "SelfSubjectAccessReview", False)
+        ],
     }
     return [Kind(g, v, p, k, n) for (g, v), rows in table.items() for p, k, n in rows]
 
@@ -133,6 +141,10 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
+# (verb, group, resource, namespace) -> allowed; namespace "" for cluster-scoped.
+Policy = Callable[[str, str, str, str], bool]
+
+
 @dataclass
 class FakeKubeApi:
     """The double's state; ``serve()`` runs it on 127.0.0.1 and yields a kubeconfig."""
@@ -143,6 +155,8 @@ class FakeKubeApi:
     kinds: list[Kind] = field(default_factory=_builtin)
     objects: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    policy: Policy | None = None
+    review_policy: Policy | None = None
     _revision: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -424,6 +438,32 @@ class FakeKubeApi:
         else:
             status.update(succeeded=ready)
 
+    # -- authorization ---------------------------------------------------------------
+    def allowed(self, verb: str, kind: Kind, namespace: str) -> bool:
+        return self.policy is None or self.policy(verb, kind.group, kind.plural, namespace)
+
+    def authorize(self, verb: str, kind: Kind, namespace: str) -> None:
+        """RBAC's answer to a write the policy does not allow."""
+        if not self.allowed(verb, kind, namespace):
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            group = f' in API group "{kind.group}"' if kind.group else ' in API group ""'
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{kind.plural} is forbidden: User "viewer" cannot {verb} resource '
+                f'"{kind.plural}"{group}{where}',
+            )
+
+    def review(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST .../selfsubjectaccessreviews: whether this user may, as RBAC would say."""
+        attributes = (body.get("spec") or {}).get("resourceAttributes") or {}
+        verb, group, plural, namespace = (
+            str(attributes.get(key) or "") for key in ("verb", "group", "resource", "namespace")
+        )
+        decide = self.review_policy or self.policy
+        allowed = decide is None or decide(verb, group, plural, namespace)
+        return {**body, "status": {"allowed": allowed}}
+
     def find(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """For assertions: the stored object of ``kind`` (e.g. "Deployment"), or None."""
         for (_, _, ns, n), obj in self.objects.items():
@@ -514,18 +554,25 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 if name:
                     return 200, api._public(api.get(kind, namespace, name))
                 return 200, api.list(kind, namespace, query.get("labelSelector", ""))
+            if method == "POST" and kind.kind == "SelfSubjectAccessReview":
+                return 201, api.review(self._body())
             if method == "PATCH" and name:
                 if self.headers.get("Content-Type") != "application/apply-patch+yaml":
                     raise ApiError(
                         415, "UnsupportedMediaType", "the double only takes server-side apply"
                     )
+                api.authorize("patch", kind, namespace)
+                if api._key(kind, namespace, name) not in api.objects:
+                    api.authorize("create", kind, namespace)
                 return api.apply(kind, namespace, name, self._body(), query)
             if method == "POST" and not name:
+                api.authorize("create", kind, namespace)
                 return 201, api.create(kind, namespace, self._body())
             if method == "PUT" and path.endswith(f"/{name}/approval"):
                 return 200, api.approval(kind, name, self._body())
             if method == "DELETE" and name:
                 self._body()
+                api.authorize("delete", kind, namespace)
                 return 200, api.delete(kind, namespace, name)
             raise ApiError(
                 405, "MethodNotAllowed", f"{method} {path} is not supported by the double"
