@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def _play_with_a_dead_first_member(
-    tmp_path: Path, agent: Agent, playbook: str
+    tmp_path: Path, agent: Agent, playbook: str, command: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     members = {
         # Listed first, as the member the timers, checks and drills run on.
@@ -33,7 +33,7 @@ def _play_with_a_dead_first_member(
     inventory.write_text(yaml.safe_dump({"all": {"children": {"etcd": {"hosts": members}}}}))
     report = tmp_path / "report.json"
     extra = {
-        "_etcd_backup_command": str(agent.command(tmp_path)),
+        "_etcd_backup_command": str(command or agent.command(tmp_path)),
         "etcd_backup_report_file": str(report),
     }
     done = subprocess.run(
@@ -70,3 +70,17 @@ def test_list_and_verify_answer_from_a_live_member(
 
     assert drilled.returncode == 0, drilled.stdout + drilled.stderr
     assert json.loads(report.read_text())["short_id"] == stored["short_id"]
+
+
+def test_list_where_the_agent_is_not_set_up_says_how_to_set_it_up(
+    tmp_path: Path, shared_agent: Agent
+) -> None:
+    missing = tmp_path / "not-installed" / "kubeprimer-etcd-backup"
+
+    listed, _report = _play_with_a_dead_first_member(
+        tmp_path, shared_agent, "etcd-list.yml", command=missing
+    )
+
+    assert listed.returncode != 0
+    said = " ".join(listed.stdout.split())
+    assert "The backup agent is not set up on live; set it up first with etcd.schedule" in said
