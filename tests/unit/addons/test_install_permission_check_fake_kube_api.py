@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from doubles.fake_kube_api import FakeKubeApi
 from rich.console import Console
 
@@ -108,3 +109,39 @@ def test_an_admin_passes_the_check(
     reviews: Any = [p for m, p in fake_api.requests if p.endswith("/selfsubjectaccessreviews")]
     assert reviews, "the install asked before it wrote"
     assert fake_api.find("StatefulSet", "web", "db") is not None
+
+
+@pytest.mark.parametrize(("reviews_allow", "code"), [(False, 2), (True, 1)])
+def test_the_task_exit_status(
+    tmp_path: Path, kubeconfig: Path, fake_api: FakeKubeApi, reviews_allow: bool, code: int
+) -> None:
+    """addons.install itself: refused by the check, 2; refused by a write after it, 1."""
+    from invoke import Context, Exit
+
+    from kubeprimer.tasks import addons
+
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "vars": {"kube_node_cidr": "192.168.50.0/24"},
+                    "children": {
+                        "kube_control_plane": {"hosts": {"cp1": {"ansible_host": "192.168.50.11"}}},
+                        "kube_node": {"hosts": {}},
+                    },
+                }
+            }
+        )
+    )
+    fake_api.policy = lambda verb, group, resource, ns: (
+        not (verb in WRITES and resource == "daemonsets")
+    )
+    if reviews_allow:
+        fake_api.review_policy = lambda *_: True
+    with pytest.raises(Exit) as caught:
+        addons.install(
+            Context(), "ingress", inventory=str(inventory), kubeconfig=str(kubeconfig), timeout=5
+        )
+    assert caught.value.code == code
+    assert "daemonsets" in str(caught.value.message)
