@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from json import dumps
 from typing import Any
 
 from invoke import Collection
@@ -25,7 +26,33 @@ def _name(c: Any, name: str | None) -> str:
     return name or str(setting(c, "lab_name"))
 
 
-def _show(status: Any) -> None:
+def _as_data(status: Any) -> dict[str, Any]:
+    lab = status.plan
+    return {
+        "name": lab.name,
+        "bridge": lab.bridge,
+        "subnet": str(lab.subnet),
+        "proxy": lab.proxy_url,
+        "user": lab.user,
+        "inventory": str(status.inventory) if status.inventory else None,
+        "key": str(status.key),
+        "nodes": [
+            {
+                "name": n.name,
+                "address": n.address,
+                "groups": list(n.groups),
+                "state": n.state,
+                "memory_bytes": n.memory,
+            }
+            for n in status.nodes
+        ],
+    }
+
+
+def _show(status: Any, as_json: bool = False) -> None:
+    if as_json:
+        print(dumps(_as_data(status), indent=2))
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -59,12 +86,12 @@ def up(c: Any, nodes: int | None = None, name: str | None = None, user: str | No
     _show(lifecycle.up(_config(c), _name(c, name), size, user_name=user))
 
 
-@task(help={"name": NAME_HELP})
-def status(c: Any, name: str | None = None) -> None:
+@task(help={"name": NAME_HELP, "json": "print the same data as JSON, for scripts"})
+def status(c: Any, name: str | None = None, json: bool = False) -> None:
     """Show the lab's nodes: address, groups, state and memory."""
     from kubeprimer.lab import lifecycle
 
-    _show(lifecycle.status(_config(c), _name(c, name)))
+    _show(lifecycle.status(_config(c), _name(c, name)), as_json=json)
 
 
 @task(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,22 @@ def test_ansible_reaches_every_node_with_the_lab_inventory(lab: RunningLab) -> N
     )
     assert groups["etcd"]["hosts"] == lab.nodes[:1]
     assert groups["kube_node"]["hosts"] == lab.nodes[1:]
+
+
+def test_lab_status_json_gives_scripts_the_table_data(lab: RunningLab) -> None:
+    invoke = str(Path(sys.executable).with_name("invoke"))
+    done = subprocess.run(
+        [invoke, "lab.status", "--name", lab.name, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["name"] == lab.name
+    assert [n["name"] for n in data["nodes"]] == lab.nodes
+    assert [n["address"] for n in data["nodes"]] == [lab.address(n) for n in lab.nodes]
+    assert {n["state"] for n in data["nodes"]} == {"running"}
+    assert all(isinstance(n["memory_bytes"], int) for n in data["nodes"])
