@@ -98,3 +98,15 @@ def test_the_role_refuses_a_folder_that_would_add_lines_to_its_units(
         "etcd_backup_textfile_dir",
         "absolute path",
     )
+
+
+@pytest.mark.parametrize("subset", ["0%", "5/3"])
+def test_the_role_refuses_a_subset_restic_refuses(tmp_path: Path, subset: str) -> None:
+    """Without the role's check, every scheduled check would fail on the hosts."""
+    _role_refuses(
+        tmp_path,
+        True,
+        "etcd_backup_check_read_data_subset",
+        subset,
+        f"etcd_backup_check_read_data_subset '{subset}' is not a subset restic reads",
+    )
