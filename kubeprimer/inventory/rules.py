@@ -28,6 +28,10 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+# A proxy URL is written into apt's configuration (inside quotes) and into environment
+# files: quotes, backslashes, white space or line breaks there would add settings of
+# their own. Special characters in a password are written percent-encoded.
+_PROXY_URL = re.compile(r"https?://[A-Za-z0-9._~%!*+,=:@\[\]/-]+")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -236,6 +240,12 @@ def proxies(inv: Inventory) -> Iterator[str]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             shown = redact.url(str(value))
             yield f"{setting} {shown!r} is not a proxy URL; write it as http://HOST:PORT."
+        elif not _PROXY_URL.fullmatch(str(value)):
+            shown = redact.url(str(value))
+            yield (
+                f"{setting} {shown!r} holds white space, a line break, a quote or another "
+                "character a proxy URL cannot carry; percent-encode it (a password's ; as %3B)."
+            )
     if not isinstance(inv.settings.get("proxy_no_proxy", []), list):
         yield "proxy_no_proxy must be a list of hosts, domains or CIDRs."
 

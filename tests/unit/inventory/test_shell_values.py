@@ -88,3 +88,19 @@ def test_no_proxy_entries_that_would_add_lines_to_service_environments_are_refus
 def test_a_module_name_with_a_trailing_line_break_is_refused(tmp_path: Path) -> None:
     path = inventory(tmp_path, {"node_prep_kernel_modules": ["overlay\n"]})
     assert len(problems(load(path))) == 1
+
+
+def test_proxy_urls_that_would_add_settings_on_the_hosts_are_refused(tmp_path: Path) -> None:
+    crafted = {
+        "proxy_http": "http://10.0.0.1:3128\nExecStartPre=/bin/id",
+        "proxy_https": 'http://h:3128"; APT::Update::Pre-Invoke {"touch /tmp/x"}; "',
+    }
+    found = problems(load(inventory(tmp_path, crafted)))
+    assert len(found) == 2, found
+    assert all("percent-encode it" in f for f in found)
+    fine = {
+        "proxy_http": "http://build:p%3Bss@10.0.0.1:3128",
+        "proxy_https": "http://[fd00::1]:3128/",
+    }
+    (tmp_path / "fine").mkdir()
+    assert problems(load(inventory(tmp_path / "fine", fine))) == []
