@@ -38,8 +38,8 @@ options:
   files:
     description:
       - Each file by name, as C(url), C(dest), C(mode) and optionally C(checksum), as
-        get_url takes it: C(sha256:<hex>), or C(sha256:<url>) of a checksum list that
-        names the file.
+        get_url takes it (C(sha256:<hex>), or C(sha256:<url>) of a checksum list that
+        names the file).
     type: dict
     required: true
   checksum_suffix:
