@@ -147,7 +147,6 @@ def test_new_kubelet_is_approved_during_the_run_and_renewals_by_the_timer(
     double.create(kind, "", csr("first", user, request(user, (node,), (address,))))
     double.create(kind, "", csr("foreign", user, request(user, (node, "kubernetes"), (address,))))
     new_config = "rotateCertificates: true\nserverTLSBootstrap: true\n"
-    add_kubelet_configmap(double, new_config)
     with serve_tls(double, tmp_path, address=str(lab.status.plan.gateway)) as kubeconfig:
         prepare(lab, node, kubeconfig, new_config)
 
