@@ -112,6 +112,11 @@ def read_env_file(path: Path | None) -> dict[str, str]:
         raise AgentError(
             f"cannot read {path} ({error.strerror}); re-apply the role.", BAD_INPUT
         ) from None
+    except UnicodeDecodeError:
+        raise AgentError(
+            f"{path} is not UTF-8 text; write the S3 keys as plain text and re-apply the role.",
+            BAD_INPUT,
+        ) from None
     env = {}
     for line in text.splitlines():
         line = line.strip()

@@ -202,3 +202,14 @@ def test_the_s3_key_file_hands_restic_only_s3_keys(tmp_path: Path) -> None:
         "AWS_ACCESS_KEY_ID": "id",
         "AWS_SECRET_ACCESS_KEY": "s3cr3t",
     }
+
+
+def test_an_s3_key_file_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
+    env_file = tmp_path / "restic.env"
+    env_file.write_bytes(b"AWS_ACCESS_KEY_ID=id\nAWS_SECRET_ACCESS_KEY=s3\xe9cret\n")
+
+    with pytest.raises(AgentError) as raised:
+        config.read_env_file(env_file)
+
+    assert raised.value.code == BAD_INPUT
+    assert "is not UTF-8 text" in str(raised.value)
