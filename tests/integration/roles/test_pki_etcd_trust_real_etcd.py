@@ -164,6 +164,8 @@ def _issue(tmp_path: Path, root: Path, ports: dict[str, int]) -> None:
         "etcd_peer_port": ports["peer"],
         "test_client_ports": {m: ports[m] for m in MEMBERS},
         "_kubeadm_external_etcd_dir": f"{root}/cp1/apiserver-etcd",
+        # The restart handler keeps its mark there; cp1 is this machine.
+        "_kubeadm_config_dir": f"{root}/cp1/kubeadm",
         "_vault_tls_dir": f"{root}/vault1/vault-tls",
         "_vault_user": owner["pki_cert_owner"],
     }
