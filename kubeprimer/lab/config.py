@@ -12,6 +12,9 @@ from typing import Any
 
 from kubeprimer.settings import DEFAULTS
 
+# Debian releases a lab node can run (debootstrap suites), oldest first.
+RELEASES = ("bookworm", "trixie")
+
 
 @dataclass(frozen=True)
 class LabConfig:

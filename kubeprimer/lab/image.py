@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from kubeprimer.lab.host import run
@@ -173,17 +174,20 @@ def _customise(root: Path, files: dict[str, str]) -> None:
     (root / "etc/hostname").unlink(missing_ok=True)
 
 
-def prune(cache_dir: Path, keep: Path) -> None:
+def prune(cache_dir: Path, keep: Iterable[Path]) -> None:
     """Remove images (a few hundred MB each) that no mounted node uses any more.
 
+    ``keep`` holds the current image of every release the lab boots: a lab of one
+    release must not remove the other's, or labs of both would rebuild in turn.
     Mounts, not lab records, say what is in use: labs kept in other state
     directories share this cache.
     """
+    kept = set(keep)
     with open("/proc/self/mounts") as f:
         mounted = f.read()
     for old in (cache_dir / "images").glob("*/rootfs"):
         if (
-            old != keep
+            old not in kept
             and not old.parent.name.startswith(".")
             and f"lowerdir={old}," not in mounted
         ):

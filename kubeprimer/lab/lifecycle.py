@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kubeprimer.errors import UserError
 from kubeprimer.lab import host, image, inventory, node, plan, proxy, state, user
-from kubeprimer.lab.config import LabConfig
+from kubeprimer.lab.config import RELEASES, LabConfig
 from kubeprimer.lab.plan import LabPlan
 
 
@@ -123,7 +123,7 @@ def up(
             # The image cache is shared by labs of every state directory.
             with state.locked(cfg.cache_dir):
                 root = image.ensure_image(cfg.cache_dir, cfg.mirror, cfg.suite)
-                image.prune(cfg.cache_dir, keep=root)
+                image.prune(cfg.cache_dir, keep=_current_images(cfg))
         if record is None and lab.user != plan.ROOT_USER and user.exists(root, lab.user):
             raise UserError(
                 f"User {lab.user} is already an account of the node image; pick another --user."
@@ -136,6 +136,13 @@ def up(
                 _down(cfg, dirs)
             raise
     return status(cfg, name)
+
+
+def _current_images(cfg: LabConfig) -> list[Path]:
+    """Each release's image for today's recipe: the ones a prune keeps."""
+    return [
+        image.rootfs(cfg.cache_dir, image.image_key(cfg.mirror, release)) for release in RELEASES
+    ]
 
 
 def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv: Path) -> None:
