@@ -13,12 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kubeprimer import yamlfile
+from kubeprimer import pins, yamlfile
 from kubeprimer.errors import UserError
 from kubeprimer.inventory.vaulted import Revealer
 from kubeprimer.paths import ROLES
 
-CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main.yml"
+CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main" / "cluster.yml"
 _VAR_SUFFIXES = (".yml", ".yaml", ".json", "")
 
 
@@ -94,8 +94,10 @@ class Inventory:
 
 
 def cluster_defaults() -> dict[str, Any]:
-    data = yamlfile.read(CLUSTER_DEFAULTS)
-    return dict(data or {})
+    """kube_defaults' settings, with the values it reads from the pins resolved here."""
+    data = dict(yamlfile.read(CLUSTER_DEFAULTS) or {})
+    data.update(pins.cluster_defaults())
+    return data
 
 
 def load(path: Path) -> Inventory:
