@@ -1,31 +1,31 @@
-"""Project settings: built-in defaults, overridden by invoke.yaml, the environment
-(INVOKE_KUBEPRIMER_*) and each task's command-line options."""
+"""Project settings: the defaults in invoke.yaml, overridden by the environment
+(INVOKE_KUBEPRIMER_*), ``invoke -f FILE`` and each task's command-line options."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from kubeprimer.paths import ROOT
 
-# invoke.yaml repeats these with comments; they are here too so that the
-# ``kubeprimer`` console script works from any directory.
-DEFAULTS: dict[str, Any] = {
-    "inventory": "inventories/lab/hosts.yml",
-    "runs_dir": ".runs",
-    "forks_max": 50,
-    # The local lab (kubeprimer.lab); invoke.yaml documents each key.
-    "lab_name": "kp",
-    "lab_nodes": 3,
-    "lab_supernet": "10.139.0.0/16",
-    "lab_max_nodes": 12,
-    "lab_mirror": "http://deb.debian.org/debian",
-    "lab_suite": "bookworm",
-    "lab_proxy_port": 3142,
-    "lab_boot_timeout": 60,
-    "lab_state_dir": "/var/lib/kubeprimer/lab",
-    "lab_cache_dir": "/var/cache/kubeprimer/lab",
-}
+PROJECT_CONFIG = ROOT / "invoke.yaml"
+
+
+def _project_defaults() -> dict[str, Any]:
+    """The ``kubeprimer`` section of the checkout's invoke.yaml.
+
+    invoke.yaml is the one place a default is written, with its comment. Invoke reads it
+    itself when run in the checkout; reading it here too gives the same defaults to the
+    ``kubeprimer`` console script run from any directory and to library code (the lab,
+    the Molecule driver), so a new setting is one edit of invoke.yaml.
+    """
+    data = yaml.safe_load(PROJECT_CONFIG.read_text(encoding="utf-8"))
+    return dict(data["kubeprimer"])
+
+
+DEFAULTS: dict[str, Any] = _project_defaults()
 
 
 def setting(c: Any, name: str) -> Any:
