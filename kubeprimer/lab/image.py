@@ -41,6 +41,10 @@ MASKED = (
     "getty@tty1.service",
     "console-getty.service",
     "systemd-pstore.service",
+    # Nodes share the host's kernel and have no /lib/modules: on trixie the unit fails
+    # (libkmod finds no modules), leaving every node "degraded". node_prep loads modules
+    # on real hosts; built-in ones count as loaded.
+    "systemd-modules-load.service",
 )
 
 # PID 1 of a node is this script, which then becomes systemd. Doing these two things

@@ -25,6 +25,8 @@ class NodeStatus:
     groups: tuple[str, ...]
     state: str
     memory: int | None
+    # The Debian release (bookworm, trixie), as --os names it.
+    os: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def _plan(cfg: LabConfig, record: state.LabRecord) -> LabPlan:
         proxy_port=cfg.proxy_port,
         hostnames=tuple(record.hostnames or ()),
         user=record.user,
+        releases=tuple(record.node_releases()),
     )
 
 
@@ -71,6 +74,7 @@ def up(
     inventory_dir: Path | None = None,
     hostnames: list[str] | None = None,
     user_name: str | None = None,
+    releases: list[str] | None = None,
 ) -> LabStatus:
     """Bring lab ``name`` up with ``size`` nodes; a no-op when it already runs so.
 
@@ -78,7 +82,9 @@ def up(
     names); ``hostnames`` (one per node) replace the nodes' own hostnames, e.g. with a
     Molecule scenario's platforms. ``user_name`` is the account the inventory connects
     as: root by default, else a user made on every node with passwordless sudo; a
-    re-run without it keeps the lab's.
+    re-run without it keeps the lab's. ``releases`` are the Debian releases nodes take
+    in turn (``--os``): ``lab_suite`` for every node by default; a re-run without it
+    keeps the lab's.
     """
     plan.check_name(name)
     plan.check_size(size, cfg.max_nodes)
@@ -86,6 +92,7 @@ def up(
         plan.check_user(user_name)
     if hostnames is not None:
         plan.check_hostnames(hostnames, size)
+    asked = None if releases is None else plan.node_releases(releases, size, RELEASES)
     supernet = plan.supernet_of(cfg.supernet)
     host.check_host()
     dirs = state.LabDirs(cfg.state_dir, name)
@@ -101,6 +108,8 @@ def up(
                 f"Lab {name} connects as {record.user}; run `invoke lab.down --name {name}` "
                 f"before asking for user {user_name}, or leave out --user."
             )
+        if record and asked is not None:
+            _check_same_releases(record, asked)
         if record is None:
             others = {r.slot for n, r in state.all_labs(cfg.state_dir).items() if n != name}
             slot = plan.choose_slot(name, supernet, others)
@@ -110,32 +119,77 @@ def up(
             inv_dir = Path(record.inventory)  # a re-run keeps the lab where it was
         else:
             inv_dir = inventory_dir or inventory.default_dir(name, cfg.name)
+        if asked is None:
+            asked = plan.node_releases([cfg.suite], size, RELEASES)
         wanted = state.LabRecord(
-            name, size, slot, cfg.supernet, str(inv_dir), "", hostnames, user_name or plan.ROOT_USER
+            name,
+            size,
+            slot,
+            cfg.supernet,
+            str(inv_dir),
+            "",
+            hostnames,
+            user_name or plan.ROOT_USER,
+            os=list(asked),
         )
         lab = _plan(cfg, record or wanted)
         # Our own bridge and the proxy's /32 on lo are the only networks the lab may meet.
         host.check_free(lab.subnet, {lab.bridge}, f"lab {name}'s subnet")
         host.check_free(plan.subnet_of(supernet, plan.PROXY_SLOT), {"lo"}, "package proxy")
-        if record and Path(record.image).is_dir():
-            root = Path(record.image)  # nodes keep the image they were made from
-        else:
-            # The image cache is shared by labs of every state directory.
-            with state.locked(cfg.cache_dir):
-                root = image.ensure_image(cfg.cache_dir, cfg.mirror, cfg.suite)
-                image.prune(cfg.cache_dir, keep=_current_images(cfg))
-        if record is None and lab.user != plan.ROOT_USER and user.exists(root, lab.user):
-            raise UserError(
-                f"User {lab.user} is already an account of the node image; pick another --user."
-            )
+        roots = _images(cfg, record, lab)
+        if record is None and lab.user != plan.ROOT_USER:
+            for root in roots.values():
+                if user.exists(root, lab.user):
+                    raise UserError(
+                        f"User {lab.user} is already an account of the node image; "
+                        "pick another --user."
+                    )
+        images = {release: str(root) for release, root in roots.items()}
         try:
-            state.save(dirs, record or dataclasses.replace(wanted, image=str(root)))
-            _converge(cfg, dirs, lab, root, inv_dir)
+            state.save(
+                dirs,
+                dataclasses.replace(
+                    record or wanted,
+                    image=images[lab.releases[0]],
+                    images=images,
+                    os=list(lab.releases),
+                ),
+            )
+            _converge(cfg, dirs, lab, roots, inv_dir)
         except BaseException:
             if record is None:
                 _down(cfg, dirs)
             raise
     return status(cfg, name)
+
+
+def _check_same_releases(record: state.LabRecord, asked: tuple[str, ...]) -> None:
+    """A node's release is fixed when it is made: say which differ, never rebuild them."""
+    now = record.node_releases()
+    nodes = [f"{record.name}-{i}" for i in range(1, record.size + 1)]
+    differ = [n for n, a, b in zip(nodes, now, asked, strict=True) if a != b]
+    if differ:
+        running = ", ".join(f"{r} on {n}" for n, r in zip(nodes, now, strict=True))
+        raise UserError(
+            f"Lab {record.name} runs {running}, and --os asks for another release on "
+            f"{', '.join(differ)}; run `invoke lab.down --name {record.name}` first to make "
+            "the nodes again, or leave out --os."
+        )
+
+
+def _images(cfg: LabConfig, record: state.LabRecord | None, lab: LabPlan) -> dict[str, Path]:
+    """The image of each release the lab's nodes run: nodes keep the one they were made
+    from; a release without one gets the cached image, built first when missing."""
+    kept = {r: Path(p) for r, p in (record.release_images() if record else {}).items()}
+    roots = {r: kept[r] for r in lab.releases if r in kept and kept[r].is_dir()}
+    missing = [r for r in dict.fromkeys(lab.releases) if r not in roots]
+    if missing:
+        # The image cache is shared by labs of every state directory.
+        with state.locked(cfg.cache_dir):
+            for release in missing:
+                roots[release] = image.ensure_image(cfg.cache_dir, cfg.mirror, release)
+            image.prune(cfg.cache_dir, keep=_current_images(cfg))
+    return roots
 
 
 def _current_images(cfg: LabConfig) -> list[Path]:
@@ -145,7 +199,9 @@ def _current_images(cfg: LabConfig) -> list[Path]:
     ]
 
 
-def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv: Path) -> None:
+def _converge(
+    cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, roots: dict[str, Path], inv: Path
+) -> None:
     if not dirs.key.exists():
         host.run(
             [
@@ -177,7 +233,7 @@ def _converge(cfg: LabConfig, dirs: state.LabDirs, lab: LabPlan, root: Path, inv
     node.kill_orphans(lab.name, keep=alive)
     started = {}
     for n in lab.nodes:
-        node.prepare(dirs, lab, n, root, pubkey)
+        node.prepare(dirs, lab, n, roots[n.release], pubkey)
         if lab.user != plan.ROOT_USER:
             user.ensure(node.root_dir(dirs, n.name), lab.user, pubkey)
         if n.name not in alive:
@@ -238,7 +294,14 @@ def status(cfg: LabConfig, name: str) -> LabStatus:
         else:
             current = node.system_state(pid)
         nodes.append(
-            NodeStatus(n.name, str(n.address), n.groups, current, node.memory_bytes(name, n.name))
+            NodeStatus(
+                n.name,
+                str(n.address),
+                n.groups,
+                current,
+                node.memory_bytes(name, n.name),
+                n.release,
+            )
         )
     inv = Path(record.inventory) / "hosts.yml" if record.inventory else None
     return LabStatus(lab, nodes, dirs.key, dirs.known_hosts, inv)

@@ -61,6 +61,29 @@ def check_hostnames(hostnames: list[str], size: int) -> None:
         raise UserError(f"Give {size} different hostnames, one per node.")
 
 
+def parse_os(text: str) -> list[str]:
+    """``--os``: one release, or several separated by commas that nodes take in turn."""
+    return [part.strip() for part in text.split(",")]
+
+
+def node_releases(wanted: list[str], size: int, known: tuple[str, ...]) -> tuple[str, ...]:
+    """One release per node: node i takes the ((i - 1) mod n)-th of the ``wanted`` list."""
+    choices = " or ".join(known)
+    unknown = [r for r in wanted if r not in known]
+    if unknown or not wanted:
+        named = ", ".join(repr(r) for r in unknown) or "nothing"
+        raise UserError(
+            f"--os names {named}, not a release lab nodes run; give {choices}, or a "
+            f"comma-separated list of them that nodes take in turn (e.g. {','.join(known)})."
+        )
+    if len(wanted) > size:
+        raise UserError(
+            f"--os gives {len(wanted)} releases for {size} node{'s' if size > 1 else ''}; "
+            "give at most one release per node."
+        )
+    return tuple(wanted[i % len(wanted)] for i in range(size))
+
+
 def check_size(nodes: int, max_nodes: int) -> None:
     if not 1 <= nodes <= max_nodes:
         raise UserError(f"--nodes {nodes} is out of range; give a number from 1 to {max_nodes}.")
@@ -119,6 +142,8 @@ class Node:
     groups: tuple[str, ...]
     # The node's own hostname; the machine name stays ``name``, unique on the host.
     hostname: str
+    # The Debian release the node runs (a debootstrap suite: bookworm, trixie).
+    release: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,8 @@ class LabPlan:
     hostnames: tuple[str, ...] = ()
     # The account the inventory connects as; any other than root gets passwordless sudo.
     user: str = ROOT_USER
+    # One Debian release per node (empty when not known, e.g. in a plan made for addresses).
+    releases: tuple[str, ...] = ()
 
     @property
     def bridge(self) -> str:
@@ -167,6 +194,7 @@ class LabPlan:
                 address=self.subnet.network_address + FIRST_NODE_HOST + i - 1,
                 groups=groups_for(i, self.size),
                 hostname=self.hostnames[i - 1] if self.hostnames else f"{self.name}-{i}",
+                release=self.releases[i - 1] if self.releases else "",
             )
             for i in range(1, self.size + 1)
         ]

@@ -34,6 +34,21 @@ class LabRecord:
     image: str
     hostnames: list[str] | None = None
     user: str = "root"
+    # One Debian release per node, and the image each release's nodes were made from.
+    # Records written before labs had a release per node have neither: ``image`` then
+    # names the one image, whose folder starts with its release.
+    os: list[str] | None = None
+    images: dict[str, str] | None = None
+
+    def node_releases(self) -> list[str]:
+        if self.os:
+            return list(self.os)
+        return [Path(self.image).parent.name.split("-")[0]] * self.size
+
+    def release_images(self) -> dict[str, str]:
+        if self.images:
+            return dict(self.images)
+        return {self.node_releases()[0]: self.image} if self.image else {}
 
 
 class LabDirs:

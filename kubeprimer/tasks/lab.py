@@ -41,6 +41,7 @@ def _as_data(status: Any) -> dict[str, Any]:
                 "name": n.name,
                 "address": n.address,
                 "groups": list(n.groups),
+                "os": n.os,
                 "state": n.state,
                 "memory_bytes": n.memory,
             }
@@ -58,11 +59,11 @@ def _show(status: Any, as_json: bool = False) -> None:
 
     lab = status.plan
     table = Table(title=f"lab {lab.name}: bridge {lab.bridge} {lab.subnet}, proxy {lab.proxy_url}")
-    for column in ("node", "address", "groups", "state", "memory"):
+    for column in ("node", "address", "groups", "os", "state", "memory"):
         table.add_column(column, justify="right" if column == "memory" else "left")
     for n in status.nodes:
         memory = f"{n.memory / 2**20:.0f} MiB" if n.memory is not None else "-"
-        table.add_row(n.name, n.address, ", ".join(n.groups), n.state, memory)
+        table.add_row(n.name, n.address, ", ".join(n.groups), n.os, n.state, memory)
     console = Console()
     console.print(table)
     if status.inventory:
@@ -76,19 +77,33 @@ def _show(status: Any, as_json: bool = False) -> None:
         "name": NAME_HELP,
         "user": "connect as this new user with passwordless sudo instead of root, as on "
         "most bare metal (default: root; a running lab keeps its user)",
+        "os": "Debian release of the nodes, bookworm or trixie; a comma-separated list is "
+        "taken in turn, one release per node, e.g. bookworm,trixie (default: "
+        "kubeprimer.lab_suite; a running lab keeps its releases)",
     }
 )
-def up(c: Any, nodes: int | None = None, name: str | None = None, user: str | None = None) -> None:
+def up(
+    c: Any,
+    nodes: str | None = None,
+    name: str | None = None,
+    user: str | None = None,
+    os: str | None = None,
+) -> None:
     """Boot the lab's nodes and write its inventory; a no-op when it already runs."""
-    from kubeprimer.lab import lifecycle
+    from kubeprimer.lab import lifecycle, plan
 
-    size = int(nodes if nodes is not None else setting(c, "lab_nodes"))
-    _show(lifecycle.up(_config(c), _name(c, name), size, user_name=user))
+    raw = nodes if nodes is not None else setting(c, "lab_nodes")
+    try:
+        size = int(raw)
+    except ValueError:
+        raise UserError(f"--nodes takes a whole number, not {raw!r}.") from None
+    releases = None if os is None else plan.parse_os(os)
+    _show(lifecycle.up(_config(c), _name(c, name), size, user_name=user, releases=releases))
 
 
 @task(help={"name": NAME_HELP, "json": "print the same data as JSON, for scripts"})
 def status(c: Any, name: str | None = None, json: bool = False) -> None:
-    """Show the lab's nodes: address, groups, state and memory."""
+    """Show the lab's nodes: address, groups, Debian release, state and memory."""
     from kubeprimer.lab import lifecycle
 
     _show(lifecycle.status(_config(c), _name(c, name)), as_json=json)

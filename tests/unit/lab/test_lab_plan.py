@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 import pytest
@@ -101,3 +102,40 @@ def test_larger_labs_get_an_ha_control_plane_of_three_behind_a_vip(size: int) ->
     lab = make(size)
     assert lab.api_endpoint == f"{lab.vip}:8443" == "10.139.5.10:8443"
     assert lab.vip not in {n.address for n in lab.nodes}
+
+
+RELEASES = ("bookworm", "trixie")
+
+
+@pytest.mark.parametrize(
+    ("given", "size", "expected"),
+    [
+        ("trixie", 3, ("trixie", "trixie", "trixie")),
+        ("bookworm,trixie", 3, ("bookworm", "trixie", "bookworm")),
+        ("trixie, bookworm", 2, ("trixie", "bookworm")),
+        ("bookworm,trixie,trixie", 4, ("bookworm", "trixie", "trixie", "bookworm")),
+    ],
+)
+def test_nodes_take_the_os_list_in_turn(given: str, size: int, expected: tuple[str, ...]) -> None:
+    assert plan.node_releases(plan.parse_os(given), size, RELEASES) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "size", "message"),
+    [
+        ("sid", 1, "--os names 'sid', not a release lab nodes run; give bookworm or trixie"),
+        ("bookworm,", 2, "--os names '', not a release"),
+        ("Trixie", 1, "--os names 'Trixie'"),
+        ("bookworm,trixie", 1, "--os gives 2 releases for 1 node;"),
+    ],
+)
+def test_bad_os_is_one_sentence(given: str, size: int, message: str) -> None:
+    with pytest.raises(UserError) as raised:
+        plan.node_releases(plan.parse_os(given), size, RELEASES)
+    assert raised.value.messages[0].startswith(message)
+    assert len(raised.value.messages) == 1 and "\n" not in raised.value.messages[0]
+
+
+def test_each_node_carries_its_release() -> None:
+    lab = dataclasses.replace(make(3), releases=("bookworm", "trixie", "bookworm"))
+    assert [n.release for n in lab.nodes] == ["bookworm", "trixie", "bookworm"]
