@@ -27,6 +27,8 @@ NSPAWN = "systemd-nspawn"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "kubeprimer-lab"
 INIT = image.INIT
+KMSG = Path("/dev/kmsg")
+KMSG_DEVICE = os.makedev(1, 11)  # the kernel's fixed number for /dev/kmsg
 
 
 def _cgroup_v2() -> bool:
@@ -201,10 +203,32 @@ def kill_orphans(lab: str, keep: Iterable[str] = ()) -> None:
         time.sleep(0.05)
 
 
+def kmsg_bind() -> list[str]:
+    """The host's /dev/kmsg inside a node, where the host has one.
+
+    kubelet's OOM watcher reads the kernel log and kubelet will not start without
+    /dev/kmsg, which systemd-nspawn does not give a container (kind's node entrypoint
+    links it to /dev/console when missing). Without it on the host, cluster.check
+    names the problem.
+    """
+    return [f"--bind-ro={KMSG}"] if KMSG.exists() else []
+
+
+def _deny_kmsg_writes(group: Path) -> None:
+    """Nothing in a node may write into the host's kernel log (a read-only bind does not
+    stop writes to a device). Only a cgroup v1 devices hierarchy can say so; kubelet reads.
+    Without write access the node's journald also leaves the host's kernel log alone."""
+    deny = group / "devices.deny"
+    if deny.exists():
+        deny.write_text(f"c {os.major(KMSG_DEVICE)}:{os.minor(KMSG_DEVICE)} w")
+
+
 def start(dirs: LabDirs, plan: LabPlan, node: Node) -> subprocess.Popen[bytes]:
     """Boot the node in the background; the caller waits for it with ``wait_booted``."""
     home = dirs.node(node.name)
     groups = [_make_cgroup(top, _tail(plan.name, node.name)) for top in _hierarchies()]
+    for group in groups:
+        _deny_kmsg_writes(group)
 
     def enter_cgroups() -> None:
         for group in groups:
@@ -227,6 +251,7 @@ def start(dirs: LabDirs, plan: LabPlan, node: Node) -> subprocess.Popen[bytes]:
         "--system-call-filter=@keyring bpf open_by_handle_at",
         # containerd's overlayfs snapshotter cannot stack on the node's overlay root.
         f"--bind={home / 'containerd'}:/var/lib/containerd",
+        *kmsg_bind(),
         "--resolv-conf=off",
         "--link-journal=no",
         "--console=passive",
