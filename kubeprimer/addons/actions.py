@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from kubeprimer.addons import access, catalog, config, install, record, remove, render, status
 from kubeprimer.addons.catalog import Addon
@@ -14,6 +13,7 @@ from kubeprimer.addons.kube import connect, refusals
 from kubeprimer.addons.render import context
 from kubeprimer.addons.templating import render_text
 from kubeprimer.errors import UserError
+from kubeprimer.output import Listing, show
 
 
 def prepare(addon: Addon, settings: dict[str, Any]) -> tuple[config.Resolved, list[dict[str, Any]]]:
@@ -84,41 +84,84 @@ def remove_one(addon: Addon, kubeconfig: Path | None, console: Console) -> None:
     )
 
 
-def listing(kubeconfig: Path | None, console: Console, kind: str) -> None:
+def installed_versions(kubeconfig: Path | None) -> tuple[dict[str, str] | None, str]:
+    """Installed addon versions, or None and why the cluster could not say."""
     try:
         with refusals():
-            installed: dict[str, str] | None = {
-                s.addon: s.version for s in status.status(connect(kubeconfig))
-            }
-        note = ""
+            return {s.addon: s.version for s in status.status(connect(kubeconfig))}, ""
     except UserError as error:
-        installed, note = None, error.messages[0]
-    table = Table("addon", "version", "installed", "description")
-    for addon in catalog.all_addons(kind=kind):
-        if installed is None:
+        return None, error.messages[0]
+
+
+def listing_data(kubeconfig: Path | None, kind: str) -> dict[str, Any]:
+    """Each addon with its pinned version and the installed one (the shape of --json)."""
+    installed, note = installed_versions(kubeconfig)
+    return {
+        "addons": [
+            {
+                "name": addon.name,
+                "version": addon.version,
+                "installed": None if installed is None else addon.name in installed,
+                "installed_version": (installed or {}).get(addon.name),
+                "description": addon.description,
+            }
+            for addon in catalog.all_addons(kind=kind)
+        ],
+        "cluster_error": note or None,
+    }
+
+
+def listing(data: dict[str, Any], console: Console) -> None:
+    table = Listing(("addon", "version", "installed", "description"))
+    for row in data["addons"]:
+        if row["installed"] is None:
             there = "?"
-        elif addon.name in installed:
-            there = "yes" if installed[addon.name] == addon.version else f"{installed[addon.name]}"
+        elif row["installed"]:
+            same = row["installed_version"] == row["version"]
+            there = "yes" if same else str(row["installed_version"])
         else:
             there = "no"
-        table.add_row(addon.name, addon.version, there, addon.description)
-    console.print(table)
-    if note:
-        console.print(f"installed: unknown, {note}")
+        table.add(row["name"], row["version"], there, row["description"])
+    show(console, table)
+    if data["cluster_error"]:
+        console.print(f"installed: unknown, {data['cluster_error']}")
 
 
-def show_status(kubeconfig: Path | None, console: Console) -> bool:
-    """A table of installed addons; False when some workload is not rolled out."""
+def status_data(kubeconfig: Path | None) -> dict[str, Any]:
+    """Installed addons and their rollout (the shape of --json); ready is False when
+    some workload is not rolled out."""
     with refusals():
         rows = status.status(connect(kubeconfig))
-    table = Table("addon", "version", "objects", "workloads ready", "missing")
-    for s in rows:
-        table.add_row(
-            s.addon,
-            s.version,
-            str(s.objects),
-            f"{s.workloads_ready}/{s.workloads}",
-            ", ".join(s.missing),
+    return {
+        "addons": [
+            {
+                "name": s.addon,
+                "version": s.version,
+                "objects": s.objects,
+                "workloads_ready": s.workloads_ready,
+                "workloads": s.workloads,
+                "missing": list(s.missing),
+            }
+            for s in rows
+        ],
+        "ready": all(s.workloads_ready == s.workloads and not s.missing for s in rows),
+    }
+
+
+def show_status(data: dict[str, Any], console: Console) -> None:
+    """A table of installed addons."""
+    if not data["addons"]:
+        console.print("No kubeprimer addon is installed.")
+        return
+    table = Listing(
+        ("addon", "version", "objects", "workloads ready", "missing"), right=("objects",)
+    )
+    for s in data["addons"]:
+        table.add(
+            s["name"],
+            s["version"],
+            str(s["objects"]),
+            f"{s['workloads_ready']}/{s['workloads']}",
+            ", ".join(s["missing"]),
         )
-    console.print(table if rows else "No kubeprimer addon is installed.")
-    return all(s.workloads_ready == s.workloads and not s.missing for s in rows)
+    show(console, table)

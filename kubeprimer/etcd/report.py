@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
+from kubeprimer.output import Listing
 
 
 def human_size(size: int) -> str:
@@ -24,14 +24,14 @@ def local_time(stamp: str) -> str:
     return datetime.fromtimestamp(parse_time(stamp)).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def backups_table(entries: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"etcd backups ({len(entries)})")
-    for column in ("ID", "time", "size", "revision", "keys", "host", "etcd"):
-        table.add_column(
-            column, justify="right" if column in ("size", "revision", "keys") else "left"
-        )
+def backups_table(entries: list[dict[str, Any]]) -> Listing:
+    table = Listing(
+        ("ID", "time", "size", "revision", "keys", "host", "etcd"),
+        title=f"etcd backups ({len(entries)})",
+        right=("size", "revision", "keys"),
+    )
     for entry in entries:
-        table.add_row(
+        table.add(
             entry["short_id"],
             local_time(entry["time"]),
             human_size(int(entry["size"])),

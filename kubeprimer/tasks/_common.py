@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from invoke import Exit
 
 from kubeprimer import inventory
 from kubeprimer.ansible import EXIT_OK, RunResult, run_playbook
-from kubeprimer.errors import raise_if
+from kubeprimer.errors import UserError, raise_if
 from kubeprimer.settings import inventory_path, resolve, setting
 
 INVENTORY_HELP = "Ansible inventory (default: kubeprimer.inventory in invoke.yaml, the lab's)"
+KUBECONFIG_HELP = (
+    "kubeconfig of the cluster (default: with -i, the admin kubeconfig cluster.up left beside "
+    "that inventory; else $KUBECONFIG, ~/.kube/config, then the default inventory's)"
+)
 
 # The groups each playbook acts on, with what belongs in them. Ansible runs a play on
 # an empty group as "no hosts matched" and ends with status 0, having done nothing.
@@ -30,6 +36,30 @@ REQUIRED_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 def load_inventory(c: Any, given: str | None) -> inventory.Inventory:
     """The validated inventory; every problem in it ends the task with status 2."""
     return inventory.load_valid(inventory_path(c, given))
+
+
+def kubeconfig_path(c: Any, given: str | None, inventory_given: str | None) -> Path | None:
+    """The kubeconfig a task uses, found as the Vault tasks find their servers: the option;
+    with -i, that inventory's admin kubeconfig; else the client's own default
+    ($KUBECONFIG, ~/.kube/config); else the default inventory's admin kubeconfig.
+    None leaves the choice to the client, which then names what is missing."""
+    from kubeprimer.cluster.kubeconfig import admin_kubeconfig
+
+    if given:
+        return Path(given).expanduser()
+    if inventory_given:
+        return admin_kubeconfig(load_inventory(c, inventory_given))
+    if os.environ.get("KUBECONFIG") or Path("~/.kube/config").expanduser().is_file():
+        return None
+    default = inventory_path(c, None)
+    if not default.is_file():
+        return None
+    try:
+        fetched = admin_kubeconfig(load_inventory(c, None))
+    except UserError:
+        # Not asked for: the client's own message is the one to give.
+        return None
+    return fetched if fetched.is_file() else None
 
 
 def play(c: Any, playbook: str, given_inventory: str | None, **options: Any) -> RunResult:
@@ -68,7 +98,9 @@ def play_on(c: Any, playbook: str, inv: inventory.Inventory, **options: Any) -> 
 
 __all__ = [
     "INVENTORY_HELP",
+    "KUBECONFIG_HELP",
     "REQUIRED_GROUPS",
+    "kubeconfig_path",
     "load_inventory",
     "missing_groups",
     "play",

@@ -8,10 +8,18 @@ from typing import Any
 from invoke import Collection, Exit
 
 from kubeprimer.errors import raise_if
-from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, missing_groups, play_on
+from kubeprimer.output import JSON_HELP, emit_json
+from kubeprimer.output import console as make_console
+from kubeprimer.tasks._common import (
+    INVENTORY_HELP,
+    KUBECONFIG_HELP,
+    kubeconfig_path,
+    load_inventory,
+    missing_groups,
+    play_on,
+)
 from kubeprimer.tasks._task import task
 
-KUBECONFIG_HELP = "kubeconfig of the cluster (default: $KUBECONFIG, then ~/.kube/config)"
 TIMEOUT_HELP = "seconds to wait for each addon's workloads to roll out (default 600)"
 
 
@@ -25,14 +33,12 @@ def install_help(name: str) -> dict[str, str]:
     }
 
 
-def _path(value: str | None) -> Path | None:
-    return Path(value).expanduser() if value else None
-
-
 def console() -> Any:
-    from rich.console import Console
+    return make_console()
 
-    return Console(highlight=False)
+
+# The options of the tasks that only reach the cluster.
+CLUSTER_HELP = {"kubeconfig": KUBECONFIG_HELP, "inventory": INVENTORY_HELP}
 
 
 def run_install(
@@ -45,26 +51,32 @@ def run_install(
 
     settings = load_inventory(c, inventory).settings
     addons = actions.selected(names, settings, kind)
+    where = kubeconfig_path(c, kubeconfig, inventory)
     try:
-        actions.install_many(
-            addons, settings, _path(kubeconfig), Options(timeout=timeout), console()
-        )
+        actions.install_many(addons, settings, where, Options(timeout=timeout), console())
     except (NotReady, Stopped) as error:
         raise Exit(f"error: {error}", code=1) from None
 
 
-def run_remove(name: str, kind: str, kubeconfig: str | None) -> None:
+def run_remove(c: Any, name: str, kind: str, kubeconfig: str | None, inventory: str | None) -> None:
     from kubeprimer.addons import actions, catalog
 
-    actions.remove_one(catalog.get(name, kind=kind), _path(kubeconfig), console())
+    addon = catalog.get(name, kind=kind)
+    actions.remove_one(addon, kubeconfig_path(c, kubeconfig, inventory), console())
 
 
-@task(name="list", help={"kubeconfig": KUBECONFIG_HELP})
-def list_(c: Any, kubeconfig: str | None = None) -> None:
+@task(name="list", help={**CLUSTER_HELP, "json": JSON_HELP})
+def list_(
+    c: Any, kubeconfig: str | None = None, inventory: str | None = None, json: bool = False
+) -> None:
     """Each addon with its pinned version and whether it is installed."""
     from kubeprimer.addons import actions
 
-    actions.listing(_path(kubeconfig), console(), "addon")
+    data = actions.listing_data(kubeconfig_path(c, kubeconfig, inventory), "addon")
+    if json:
+        emit_json(data)
+    else:
+        actions.listing(data, console())
 
 
 @task(
@@ -98,18 +110,25 @@ def install(
     run_install(c, [name], "addon", inventory, kubeconfig, timeout)
 
 
-@task(help={"name": "addon to remove", "kubeconfig": KUBECONFIG_HELP})
-def remove(c: Any, name: str, kubeconfig: str | None = None) -> None:
+@task(help={"name": "addon to remove", **CLUSTER_HELP})
+def remove(c: Any, name: str, kubeconfig: str | None = None, inventory: str | None = None) -> None:
     """Delete what addons.install created for an addon, and nothing else."""
-    run_remove(name, "addon", kubeconfig)
+    run_remove(c, name, "addon", kubeconfig, inventory)
 
 
-@task(help={"kubeconfig": KUBECONFIG_HELP})
-def status(c: Any, kubeconfig: str | None = None) -> None:
+@task(help={**CLUSTER_HELP, "json": JSON_HELP})
+def status(
+    c: Any, kubeconfig: str | None = None, inventory: str | None = None, json: bool = False
+) -> None:
     """Installed addons and whether their workloads are rolled out (exit 1 if not)."""
     from kubeprimer.addons import actions
 
-    if not actions.show_status(_path(kubeconfig), console()):
+    data = actions.status_data(kubeconfig_path(c, kubeconfig, inventory))
+    if json:
+        emit_json(data)
+    else:
+        actions.show_status(data, console())
+    if not data["ready"]:
         raise Exit(code=1)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from invoke import Collection
 
 from kubeprimer.tasks._task import task
-from kubeprimer.tasks.addons import KUBECONFIG_HELP, install_help, run_install, run_remove
+from kubeprimer.tasks.addons import CLUSTER_HELP, install_help, run_install, run_remove
 
 
 @task(help=install_help("application to deploy (demo)"))
@@ -22,10 +22,10 @@ def deploy(
     run_install(c, [name], "app", inventory, kubeconfig, timeout)
 
 
-@task(help={"name": "application to remove (demo)", "kubeconfig": KUBECONFIG_HELP})
-def remove(c: Any, name: str, kubeconfig: str | None = None) -> None:
+@task(help={"name": "application to remove (demo)", **CLUSTER_HELP})
+def remove(c: Any, name: str, kubeconfig: str | None = None, inventory: str | None = None) -> None:
     """Remove an application deployed with app.deploy (its volumes are kept)."""
-    run_remove(name, "app", kubeconfig)
+    run_remove(c, name, "app", kubeconfig, inventory)
 
 
 ns = Collection("app", deploy, remove)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from invoke import Collection, Exit
 
 from kubeprimer.ansible import EXIT_UNREACHABLE
+from kubeprimer.output import JSON_HELP, console, emit_json
 from kubeprimer.settings import resolve, setting
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
@@ -20,37 +21,51 @@ if TYPE_CHECKING:
         "inventory": INVENTORY_HELP,
         "offline": "Validate the inventory only; connect to no host",
         "timeout": "Seconds to wait for each host's SSH connection (default 10)",
+        "json": JSON_HELP,
     }
 )
-def check(c: Any, inventory: str | None = None, offline: bool = False, timeout: int = 10) -> None:
+def check(
+    c: Any,
+    inventory: str | None = None,
+    offline: bool = False,
+    timeout: int = 10,
+    json: bool = False,
+) -> None:
     """Validate the inventory, then check every host over SSH in parallel."""
-    from rich.console import Console
-
     from kubeprimer.ansible import hostkeys
     from kubeprimer.inventory import require_unlocked
     from kubeprimer.preflight import checks, remote, report
 
-    console = Console(highlight=False)
+    out = console(as_json=json)
     inv = load_inventory(c, inventory)
     hostkeys.entry_names(inv.path)  # an inventory that turns host key checks off is bad input
     require_unlocked(inv)
-    console.print(f"Inventory {inv.path}: {len(inv.hosts)} hosts, no problems found.")
+    out.print(f"Inventory {inv.path}: {len(inv.hosts)} hosts, no problems found.")
     if offline:
+        if json:
+            hosts: list[dict[str, Any]] = [
+                {"host": h, "ssh": None, "error": None, "checks": {}} for h in sorted(inv.hosts)
+            ]
+            emit_json({"inventory": str(inv.path), "passed": True, "hosts": hosts, "refused": []})
         return
     found = remote.gather(inv, timeout=timeout, runs_dir=resolve(setting(c, "runs_dir")))
     for line in found.recorded:
-        console.print(line)
+        out.print(line)
     outcomes = checks.evaluate(inv, found.facts)
-    report.render(console, outcomes, found.errors, found.refused)
+    if json:
+        emit_json(
+            {"inventory": str(inv.path), **report.data(outcomes, found.errors, found.refused)}
+        )
+    else:
+        report.render(out, outcomes, found.errors, found.refused)
+    where = "listed in the JSON" if json else "marked ✗ above"
     if found.unreachable:
         raise Exit(
-            "Preflight could not reach every host: fix the items marked ✗ above and run cluster.check again.",
+            f"Preflight could not reach every host: fix the items {where} and run cluster.check again.",
             code=EXIT_UNREACHABLE,
         )
     if not report.passed(outcomes, found.errors):
-        raise Exit(
-            "Preflight failed: fix the items marked ✗ above and run cluster.check again.", code=1
-        )
+        raise Exit(f"Preflight failed: fix the items {where} and run cluster.check again.", code=1)
 
 
 @task(help={"inventory": INVENTORY_HELP})

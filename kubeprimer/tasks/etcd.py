@@ -11,6 +11,7 @@ from typing import Any
 
 from invoke import Collection, Exit
 
+from kubeprimer.output import JSON_HELP, console, emit_json, show
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 
@@ -54,12 +55,6 @@ def _refuse_bad_argument(path: Path) -> None:
         raise UserError(str(failed["error"]))
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
 @task(help={"inventory": INVENTORY_HELP})
 def backup(c: Any, inventory: str | None = None) -> None:
     """Take one etcd backup now and store it off the etcd hosts."""
@@ -85,7 +80,7 @@ def backup(c: Any, inventory: str | None = None) -> None:
 
 
 def _print_stored(stored: dict[str, Any]) -> None:
-    _console().print(
+    console().print(
         f"Stored backup {stored['short_id']}: revision {stored['revision']}, "
         f"{stored['size']} bytes, from {stored['endpoint']} in {stored['duration_seconds']} s."
     )
@@ -137,18 +132,33 @@ def schedule(
     _play(c, "etcd-schedule.yml", inventory, extravars=extravars)
 
 
-@task(name="list", help={"inventory": INVENTORY_HELP})
-def list_(c: Any, inventory: str | None = None) -> None:
+@task(name="list", help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
+def list_(c: Any, inventory: str | None = None, json: bool = False) -> None:
     """List the etcd backups (time, size, revision, host) and the last check and drill."""
     from kubeprimer.etcd.report import backups_table, health_lines
 
+    out = console(as_json=json)
     with _report_file() as report:
-        _play(c, "etcd-list.yml", inventory, extravars={"etcd_backup_report_file": str(report)})
+        _play(
+            c,
+            "etcd-list.yml",
+            inventory,
+            extravars={"etcd_backup_report_file": str(report)},
+            console=out,
+        )
         answer = _answer(report) or {}
-    console = _console()
-    console.print(backups_table(answer.get("backups", [])))
+    if json:
+        emit_json(
+            {
+                "backups": answer.get("backups", []),
+                "check": answer.get("check"),
+                "drill": answer.get("drill"),
+            }
+        )
+        return
+    show(out, backups_table(answer.get("backups", [])))
     for line in health_lines(answer, _inventory_option(inventory).replace(" -i ", " --inventory ")):
-        console.print(line)
+        out.print(line)
 
 
 @task(
@@ -176,7 +186,7 @@ def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) ->
             raise
         result = _answer(report)
     if result:
-        _console().print(drill_summary(result))
+        console().print(drill_summary(result))
 
 
 @task(
@@ -220,7 +230,7 @@ def restore(
                 "again to finish the restore.",
                 code=stopped.code,
             ) from None
-    _console().print(
+    console().print(
         f"etcd is restored from backup {chosen}. The old data is kept in "
         "<data dir>/.kubeprimer-before-restore-<time> on each member: remove it once the "
         "cluster is fine."

@@ -10,7 +10,14 @@ from typing import Any
 
 from invoke import Collection, Exit
 
-from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play
+from kubeprimer.output import JSON_HELP, emit_json
+from kubeprimer.tasks._common import (
+    INVENTORY_HELP,
+    KUBECONFIG_HELP,
+    kubeconfig_path,
+    load_inventory,
+    play,
+)
 from kubeprimer.tasks._task import task
 
 ADDRESS_HELP = "server URL(s), comma-separated (default: the inventory's vault hosts, or $BAO_ADDR)"
@@ -185,19 +192,30 @@ def unseal(
         raise Exit("error: some members are still sealed (see above).", code=1)
 
 
+def _server(
+    c: Any, address: str | None, ca_cert: str | None, inventory: str | None, token_file: str | None
+) -> Any:
+    """An authenticated client of the first member that answers (standbys forward to the
+    active one); the servers and the CA are found as vault.init finds them."""
+    from kubeprimer.vault.connect import Unreachable, authenticated, read_token
+
+    *others, last = _members(c, address, ca_cert, inventory)
+    token, source = read_token(token_file)
+    for member in others:
+        try:
+            return authenticated(member, token, source)
+        except Unreachable:
+            continue
+    return authenticated(last, token, source)
+
+
 def _config(
-    config: str,
-    address: str | None,
-    ca_cert: str | None,
-    token_file: str | None,
-    prune: bool,
-    write: bool,
+    c: Any, config: str, servers: dict[str, Any], prune: bool, write: bool, json: bool
 ) -> None:
     """Shared by plan and apply: check the file and the server, print the plan, maybe apply."""
     from kubeprimer.errors import UserError
     from kubeprimer.vault import config as vault_config
     from kubeprimer.vault import plan as planning
-    from kubeprimer.vault.connect import connect
 
     desired, problems = vault_config.check(Path(config).expanduser())
     if prune and not desired.declares_anything():
@@ -207,62 +225,85 @@ def _config(
             "what to remove under remove:."
         )
     try:
-        client = connect(address, ca_cert, token_file)
+        client = _server(c, **servers)
     except UserError as error:
         if not problems:
             raise
         # The file's own problems are worth fixing while the server is being seen to.
         raise UserError(*problems, *error.messages) from None
     changes = planning.make(client, desired, prune, problems)
-    print(changes.text())
-    if write and changes.changes:
+    applied = bool(write and changes.changes)
+    if not json:
+        print(changes.text())
+    if applied:
         planning.apply(client, changes)
+    if json:
+        emit_json({**changes.data(), "applied": applied})
+    elif applied:
         print("Applied.")
 
 
 CONFIG_TASK_HELP = {
     "config": CONFIG_HELP,
-    "address": "server URL (default: $BAO_ADDR or $VAULT_ADDR)",
-    "ca_cert": "CA certificate of the server (default: $BAO_CACERT or $VAULT_CACERT)",
+    "address": ADDRESS_HELP,
+    "ca_cert": CA_HELP,
+    "inventory": INVENTORY_HELP,
     "token_file": TOKEN_HELP,
     "prune": PRUNE_HELP,
 }
 
 
-@task(help=CONFIG_TASK_HELP)
+@task(help={**CONFIG_TASK_HELP, "json": JSON_HELP})
 def plan(
     c: Any,
     config: str,
     address: str | None = None,
     ca_cert: str | None = None,
+    inventory: str | None = None,
     token_file: str | None = None,
     prune: bool = False,
+    json: bool = False,
 ) -> None:
     """Show what vault.apply would change; change nothing."""
-    _config(config, address, ca_cert, token_file, prune, write=False)
+    servers = {
+        "address": address,
+        "ca_cert": ca_cert,
+        "inventory": inventory,
+        "token_file": token_file,
+    }
+    _config(c, config, servers, prune, write=False, json=json)
 
 
-@task(help=CONFIG_TASK_HELP)
+@task(help={**CONFIG_TASK_HELP, "json": "print the changes made as JSON on stdout, for scripts"})
 def apply(
     c: Any,
     config: str,
     address: str | None = None,
     ca_cert: str | None = None,
+    inventory: str | None = None,
     token_file: str | None = None,
     prune: bool = False,
+    json: bool = False,
 ) -> None:
     """Make the server match the configuration file (mounts, policies, roles, secrets)."""
-    _config(config, address, ca_cert, token_file, prune, write=True)
+    servers = {
+        "address": address,
+        "ca_cert": ca_cert,
+        "inventory": inventory,
+        "token_file": token_file,
+    }
+    _config(c, config, servers, prune, write=True, json=json)
 
 
 @task(
     name="k8s-auth",
     help={
-        "kubeconfig": "kubeconfig of the cluster (default: $KUBECONFIG, then ~/.kube/config)",
+        "kubeconfig": KUBECONFIG_HELP,
         "mount": "path of the kubernetes auth method (default kubernetes)",
         "namespace": "namespace for the token-reviewer service account (default vault)",
-        "address": "server URL (default: $BAO_ADDR or $VAULT_ADDR)",
-        "ca_cert": "CA certificate of the server (default: $BAO_CACERT or $VAULT_CACERT)",
+        "address": ADDRESS_HELP,
+        "ca_cert": CA_HELP,
+        "inventory": INVENTORY_HELP,
         "token_file": TOKEN_HELP,
     },
 )
@@ -273,15 +314,15 @@ def k8s_auth(
     namespace: str = "vault",
     address: str | None = None,
     ca_cert: str | None = None,
+    inventory: str | None = None,
     token_file: str | None = None,
 ) -> None:
     """Let pods log in: point the kubernetes auth method at the live cluster."""
     from kubeprimer.addons.kube import connect as kube_connect
     from kubeprimer.vault import kubernetes_auth
-    from kubeprimer.vault.connect import connect
 
-    vault = connect(address, ca_cert, token_file)
-    kube = kube_connect(Path(kubeconfig).expanduser() if kubeconfig else None)
+    vault = _server(c, address, ca_cert, inventory, token_file)
+    kube = kube_connect(kubeconfig_path(c, kubeconfig, inventory))
     wiring = kubernetes_auth.configure(vault, kube, mount, namespace)
     for name, action in wiring.objects.items():
         print(f"  {name}: {action}")

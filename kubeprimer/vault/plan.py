@@ -57,13 +57,33 @@ class Plan:
         )
         return deletes + creates
 
+    def counts(self) -> dict[str, int]:
+        return {
+            word: sum(c.action == action for c in self.changes)
+            for action, word in (("+", "create"), ("~", "update"), ("-", "remove"))
+        }
+
+    def data(self) -> dict[str, Any]:
+        """The plan for scripts (the shape docs/vault.md documents); never a secret value."""
+        return {
+            "changes": [
+                {"action": c.action, "kind": c.kind, "name": c.name, "detail": c.detail}
+                for c in self.ordered()
+            ],
+            "counts": self.counts(),
+        }
+
     def text(self) -> str:
         if not self.changes:
             return "No changes: the server matches the configuration."
         lines = [c.line() for c in self.ordered()]
-        counts = {a: sum(c.action == a for c in self.changes) for a in "+~-"}
+        counts = self.counts()
         return "\n".join(
-            [*lines, f"{counts['+']} to create, {counts['~']} to update, {counts['-']} to remove."]
+            [
+                *lines,
+                f"{counts['create']} to create, {counts['update']} to update, "
+                f"{counts['remove']} to remove.",
+            ]
         )
 
 

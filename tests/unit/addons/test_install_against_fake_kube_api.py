@@ -161,10 +161,10 @@ def test_status_and_listing(
     samples: Path, kubeconfig: Path, fake_api: FakeKubeApi, console: Console
 ) -> None:
     install(samples, kubeconfig, console, "web")
-    assert actions.show_status(kubeconfig, console)
+    assert actions.status_data(kubeconfig)["ready"]
     fake_api.stuck.add("web/web")
     fake_api.objects[("apps", "deployments", "web", "web")]["status"]["_ready"] = 0
-    assert not actions.show_status(kubeconfig, console)
+    assert not actions.status_data(kubeconfig)["ready"]
 
 
 def test_bad_kubeconfig_is_one_sentence(tmp_path: Path) -> None:

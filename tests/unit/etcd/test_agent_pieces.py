@@ -147,7 +147,7 @@ def test_list_table_and_sizes() -> None:
             }
         ]
     )
-    assert table.row_count == 1
+    assert len(table.rows) == 1
 
 
 def test_health_lines_say_a_failed_check_in_words() -> None:
