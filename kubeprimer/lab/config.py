@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubeprimer import platforms
 from kubeprimer.settings import DEFAULTS
 
-# Debian releases a lab node can run (debootstrap suites), oldest first.
-RELEASES = ("bookworm", "trixie")
+# Debian releases a lab node can run (debootstrap suites), oldest first: the
+# supported ones, which the tests cover on lab nodes.
+RELEASES = platforms.debian_releases()
 
 
 @dataclass(frozen=True)
