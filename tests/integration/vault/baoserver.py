@@ -22,10 +22,7 @@ import hvac
 import pytest
 
 from kubeprimer.paths import ROOT
-
-# --import-mode=importlib puts no test folder on sys.path; the etcd tests' CA helper is reused.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from etcd.tlsca import make_pki
+from tests.integration.etcd.tlsca import make_pki
 
 BAO = shutil.which("bao")
 

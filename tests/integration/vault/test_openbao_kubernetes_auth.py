@@ -9,7 +9,6 @@ answer TokenReview, so that last step is not tested here (see docs/vault.md).
 from __future__ import annotations
 
 import base64
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .baoserver import DENIED, Setup, kubeprimer
+from tests.doubles.fake_kube_api import FakeKubeApi
 
-# --import-mode=importlib puts no test folder on sys.path; the shared doubles live in tests/.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from doubles.fake_kube_api import FakeKubeApi
+from .baoserver import DENIED, Setup, kubeprimer
 
 pytestmark = pytest.mark.integration
 
