@@ -1,4 +1,8 @@
-"""The addon folders: ``addons/NAME/addon.yml`` plus ``templates/*.yaml.j2``."""
+"""The addon folders: ``addons/NAME/addon.yml`` plus ``templates/*.yaml.j2``.
+
+Images and the version an addon.yml names are pins of the one pins file
+(kubeprimer/addons/images.py resolves them).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from kubeprimer import yamlfile
+from kubeprimer.addons import images as pinned
+from kubeprimer.addons.images import Image
 from kubeprimer.errors import UserError
 from kubeprimer.paths import ADDONS
 
-ADDON_FILE = "addon.yml"
+ADDON_FILE = pinned.ADDON_FILE
 KINDS = ("addon", "app")
-
-
-@dataclass(frozen=True)
-class Image:
-    """A container image pinned by tag and, where upstream publishes one, by digest."""
-
-    registry: str
-    repository: str
-    tag: str
-    digest: str = ""
-
-    def ref(self, registry: str = "") -> str:
-        """The image reference; ``registry`` replaces the upstream one (an offline mirror)."""
-        base = f"{registry or self.registry}/{self.repository}:{self.tag}"
-        return f"{base}@{self.digest}" if self.digest else base
 
 
 @dataclass(frozen=True)
@@ -64,16 +55,6 @@ class Addon:
         return sorted((self.path / "templates").glob("*.yaml.j2"))
 
 
-def _image(addon: str, key: str, raw: Any) -> Image:
-    if not isinstance(raw, dict) or not {"registry", "repository", "tag"} <= raw.keys():
-        raise UserError(
-            f"{addon}/{ADDON_FILE}: image {key} needs registry, repository and tag keys."
-        )
-    return Image(
-        str(raw["registry"]), str(raw["repository"]), str(raw["tag"]), raw.get("digest", "")
-    )
-
-
 def _setting(addon: str, key: str, raw: Any) -> Setting:
     if not isinstance(raw, dict) or "default" not in raw or "description" not in raw:
         raise UserError(f"{addon}/{ADDON_FILE}: setting {key} needs a default and a description.")
@@ -108,13 +89,13 @@ def load(path: Path) -> Addon:
         raise UserError(f"{path.name}/{ADDON_FILE}: kind must be one of {', '.join(KINDS)}.")
     return Addon(
         name=meta["name"],
-        version=str(meta["version"]),
+        version=pinned.version(path.name, meta["version"]),
         description=str(meta["description"]),
         namespace=str(meta["namespace"]),
         path=path,
         kind=kind,
         order=int(meta.get("order", 50)),
-        images={k: _image(path.name, k, v) for k, v in (meta.get("images") or {}).items()},
+        images={k: pinned.resolve(path.name, k, v) for k, v in (meta.get("images") or {}).items()},
         settings={k: _setting(path.name, k, v) for k, v in (meta.get("settings") or {}).items()},
         summary=str(meta.get("summary", "")),
         checks=_rules(path.name, "checks", meta.get("checks")),

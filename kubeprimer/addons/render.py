@@ -10,8 +10,7 @@ import jinja2
 import yaml
 
 from kubeprimer import yamlfile
-from kubeprimer.addons import catalog
-from kubeprimer.addons.config import Resolved, settings_of
+from kubeprimer.addons.config import Resolved
 from kubeprimer.addons.templating import environment
 from kubeprimer.errors import UserError
 
@@ -47,16 +46,7 @@ def context(resolved: Resolved) -> dict[str, Any]:
         "images": {k: img.ref(mirror) for k, img in addon.images.items()},
         "labels": labels(addon.name),
         "files": _files(addon.path / "files"),
-        "addon_setting": lambda name, key: _other_setting(resolved, name, key),
     }
-
-
-def _other_setting(resolved: Resolved, name: str, key: str) -> Any:
-    """Another addon's effective setting, so addons that work together agree on it
-    (the demo's annotations must match the injector's flavor). Only the value is needed,
-    so the other addon's own checks do not run here; they run when it is installed."""
-    other = catalog.get(name, root=resolved.addon.path.parent)
-    return settings_of(other, resolved.cluster)[key]
 
 
 def _files(folder: Path) -> dict[str, str]:

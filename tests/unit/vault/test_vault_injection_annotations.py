@@ -19,7 +19,7 @@ from kubeprimer.vault.config import Desired, check
 
 EXAMPLE = ROOT / "vault" / "demo-deployment.example.yaml"
 CONFIG = ROOT / "vault" / "config.example.yml"
-PREFIX = "openbao.openbao.org/"
+PREFIX = "vault.hashicorp.com/"
 POLICY_PATH = re.compile(r'path\s+"([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)\]', re.S)
 
 
