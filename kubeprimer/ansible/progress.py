@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kubeprimer import redact
+from kubeprimer.ansible import diff
 
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -38,6 +39,8 @@ class Progress:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     # Tasks whose outcome check mode cannot show (commands, waits on real state).
     unpredictable: list[str] = field(default_factory=list)
+    # In diff mode (cluster.plan), each change is shown under its host.
+    show_diff: bool = False
     _task: str = ""
 
     def handle(self, event: dict[str, Any]) -> bool:
@@ -72,6 +75,8 @@ class Progress:
         if status in ("ok", "skipped"):
             return
         self.console.print(f"    [{_STYLE[status]}]{status:<11}[/] {host}")
+        if status == "changed" and self.show_diff:
+            diff.show(self.console, res, str(data.get("task_action", "")))
         if status in ("failed", "unreachable"):
             self.failures.append((host, self._task, msg))
             self.console.print(f"      [red]{msg}[/]", markup=True, highlight=False)
