@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from kubeprimer.lab import image
 
@@ -25,3 +26,16 @@ def test_image_uses_the_mirror_and_its_security_archive() -> None:
 def test_init_script_is_valid_shell_and_ends_in_systemd() -> None:
     subprocess.run(["sh", "-n"], input=image.INIT_SCRIPT, text=True, check=True)
     assert image.INIT_SCRIPT.rstrip().endswith('exec /sbin/init "$@"')
+
+
+def test_prune_keeps_every_releases_current_image_and_removes_older_recipes(
+    tmp_path: Path,
+) -> None:
+    current = [image.rootfs(tmp_path, image.image_key(DEBIAN, r)) for r in ("bookworm", "trixie")]
+    older = image.rootfs(tmp_path, "bookworm-0123456789ab")
+    building = tmp_path / "images" / ".trixie-0123456789ab.building" / "rootfs"
+    for root in [*current, older, building]:
+        root.mkdir(parents=True)
+    image.prune(tmp_path, keep=current)
+    assert all(root.is_dir() for root in [*current, building])
+    assert not older.parent.exists()
