@@ -2,8 +2,13 @@
 
 Reads the same files Ansible reads (the inventory, then ``group_vars/`` and
 ``host_vars/`` next to it) so that `ansible-playbook -i` works on them unchanged.
-Variable precedence follows Ansible's: inventory-file vars, then group_vars
-files; ``all`` first, child groups after their parents, host vars last.
+Variables merge in Ansible's default order (its ``precedence`` setting): the inventory
+file's vars of ``all``, then of the host's other groups; then the ``group_vars`` files of
+``all``, then of the other groups; then the host's own vars in the inventory file, in
+the order the file names them, and last its ``host_vars`` files. Groups go from least to
+most specific: by depth below ``all``, then ``ansible_group_priority``, then name.
+tests/unit/inventory/test_model_matches_ansible_inventory.py holds this to
+``ansible-inventory`` on every fixture inventory.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from kubeprimer.inventory.vaulted import Revealer
 from kubeprimer.paths import ROLES
 
 CLUSTER_DEFAULTS = ROLES / "kube_defaults" / "defaults" / "main" / "cluster.yml"
-_VAR_SUFFIXES = (".yml", ".yaml", ".json", "")
+# The names Ansible's host_group_vars plugin tries for a group or host, in its order:
+# the first that exists is the only one read.
+_VAR_SUFFIXES = ("", ".yml", ".yaml", ".json")
+_GROUP_PRIORITY = "ansible_group_priority"
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,21 @@ def port_number(value: Any) -> int | None:
 @dataclass
 class _Group:
     name: str
+    # The inventory file's vars, and the group_vars files' vars: Ansible merges them apart.
     vars: dict[str, Any] = field(default_factory=dict)
-    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_vars: dict[str, Any] = field(default_factory=dict)
+    hosts: set[str] = field(default_factory=set)
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    priority: int = 1
+
+
+@dataclass
+class _Parsed:
+    groups: dict[str, _Group]
+    # Every host's inventory-file vars, in the order the file gives them.
+    host_vars: dict[str, dict[str, Any]]
+    problems: list[str]
 
 
 @dataclass
@@ -118,19 +137,28 @@ def load(path: Path) -> Inventory:
             f"{path} is not a YAML inventory (a mapping of groups); see inventories/sample/hosts.yml."
         )
 
-    groups: dict[str, _Group] = {"all": _Group("all")}
-    problems: list[str] = []
+    parsed = _Parsed({"all": _Group("all")}, {}, [])
+    groups, problems = parsed.groups, parsed.problems
     top = data if "all" in data else {"all": {"children": data}}
     for name, body in top.items():
-        _read_group(path, str(name), body, None, groups, problems)
+        _read_group(path, str(name), body, None, parsed)
     for name in groups:
         if name != "all" and not groups[name].parents:
             groups[name].parents.append("all")
             groups["all"].children.append(name)
+    grouped = {h for name, g in groups.items() if name != "all" for h in g.hosts}
+    if set(parsed.host_vars) - grouped or "ungrouped" in groups:
+        # Ansible puts the hosts that are in no group of their own in "ungrouped".
+        ungrouped = groups.setdefault("ungrouped", _Group("ungrouped", parents=["all"]))
+        ungrouped.hosts |= set(parsed.host_vars) - grouped
+        if "ungrouped" not in groups["all"].children:
+            groups["all"].children.append("ungrouped")
 
     for name, group in groups.items():
-        group.vars.update(_read_vars_dir(path.parent / "group_vars", name, problems, revealer))
         group.vars = revealer.variables(group.vars)
+        group.file_vars = revealer.variables(
+            _read_vars_dir(path.parent / "group_vars", name, problems, revealer)
+        )
 
     order = _depth_order(groups)
     members = {name: sorted(_members(name, groups)) for name in groups}
@@ -141,13 +169,13 @@ def load(path: Path) -> Inventory:
 
     hosts: dict[str, Host] = {}
     for hname, in_groups in host_groups.items():
+        mine = [g for g in order if g in in_groups]
         merged: dict[str, Any] = {}
-        for gname in order:
-            if gname in in_groups:
-                merged.update(groups[gname].vars)
-        for gname in order:
-            if gname in in_groups and hname in groups[gname].hosts:
-                merged.update(groups[gname].hosts[hname])
+        for gname in mine:
+            merged.update(groups[gname].vars)
+        for gname in mine:
+            merged.update(groups[gname].file_vars)
+        merged.update(parsed.host_vars.get(hname, {}))
         merged.update(_read_vars_dir(path.parent / "host_vars", hname, problems, revealer))
         merged = revealer.variables(merged, f" of host {hname}")
         hosts[hname] = Host(hname, merged, frozenset(in_groups - {"all"}))
@@ -156,19 +184,13 @@ def load(path: Path) -> Inventory:
         path=path,
         hosts=hosts,
         groups={n: members[n] for n in groups},
-        group_vars={n: g.vars for n, g in groups.items()},
+        group_vars={n: {**g.vars, **g.file_vars} for n, g in groups.items()},
         load_problems=problems,
     )
 
 
-def _read_group(
-    path: Path,
-    name: str,
-    body: Any,
-    parent: str | None,
-    groups: dict[str, _Group],
-    problems: list[str],
-) -> None:
+def _read_group(path: Path, name: str, body: Any, parent: str | None, parsed: _Parsed) -> None:
+    groups, problems = parsed.groups, parsed.problems
     group = groups.setdefault(name, _Group(name))
     if parent and parent not in group.parents:
         group.parents.append(parent)
@@ -186,14 +208,39 @@ def _read_group(
             f"Group {name} in {path.name} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
             "a group holds only hosts, vars and children."
         )
-    for hname, hvars in _section(body, "hosts", name, path, problems).items():
-        if hvars is not None and not isinstance(hvars, dict):
-            problems.append(f"Host {hname} in group {name} must map to its variables or be empty.")
-            hvars = {}
-        group.hosts.setdefault(str(hname), {}).update(hvars or {})
-    group.vars.update(_section(body, "vars", name, path, problems))
-    for child, child_body in _section(body, "children", name, path, problems).items():
-        _read_group(path, str(child), child_body, name, groups, problems)
+    # Ansible reads a group's sections in the order the file gives them, so a host's
+    # vars from two groups end as the later one says.
+    for key in body:
+        if key == "vars":
+            for var, value in _section(body, "vars", name, path, problems).items():
+                if var == _GROUP_PRIORITY:
+                    group.priority = _priority(value, name, path, problems)
+                else:
+                    group.vars[var] = value
+        elif key == "children":
+            for child, child_body in _section(body, "children", name, path, problems).items():
+                _read_group(path, str(child), child_body, name, parsed)
+        elif key == "hosts":
+            for hname, hvars in _section(body, "hosts", name, path, problems).items():
+                if hvars is not None and not isinstance(hvars, dict):
+                    problems.append(
+                        f"Host {hname} in group {name} must map to its variables or be empty."
+                    )
+                    hvars = {}
+                group.hosts.add(str(hname))
+                parsed.host_vars.setdefault(str(hname), {}).update(hvars or {})
+
+
+def _priority(value: Any, group: str, path: Path, problems: list[str]) -> int:
+    """``ansible_group_priority``: a whole number that orders groups of one depth."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        problems.append(
+            f"ansible_group_priority of group {group} in {path.name} is {value!r}; "
+            "set it to a whole number."
+        )
+        return 1
 
 
 _SECTION_SHAPES = {
@@ -223,25 +270,43 @@ def _read_vars_dir(
     base: Path, name: str, problems: list[str], revealer: Revealer
 ) -> dict[str, Any]:
     merged: dict[str, Any] = {}
+    for file in _vars_files(base, name):
+        data = revealer.read(file)
+        if data is None:
+            continue
+        if isinstance(data, dict):
+            merged.update(data)
+        else:
+            problems.append(f"{file} must be a mapping of variable names to values.")
+    return merged
+
+
+def _vars_files(base: Path, name: str) -> list[Path]:
+    """The files Ansible reads for ``name``: the first of NAME (a folder or a file),
+    NAME.yml, NAME.yaml and NAME.json that exists."""
     for suffix in _VAR_SUFFIXES:
         candidate = base / f"{name}{suffix}"
         if candidate.is_dir():
-            files = sorted(
-                p for p in candidate.rglob("*") if p.suffix in (".yml", ".yaml", ".json")
-            )
-        elif candidate.is_file() and suffix:
-            files = [candidate]
-        else:
+            return _folder_vars_files(candidate)
+        if candidate.is_file():
+            return [candidate]
+    return []
+
+
+def _folder_vars_files(folder: Path) -> list[Path]:
+    """A vars folder as Ansible walks it: names sorted at each level; hidden files and
+    backups (``~``) skipped; sub-folders without an extension entered; files read when
+    they have no extension or a YAML or JSON one."""
+    found: list[Path] = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name.endswith("~"):
             continue
-        for file in files:
-            data = revealer.read(file)
-            if data is None:
-                continue
-            if isinstance(data, dict):
-                merged.update(data)
-            else:
-                problems.append(f"{file} must be a mapping of variable names to values.")
-    return merged
+        if entry.is_dir():
+            if not entry.suffix:
+                found += _folder_vars_files(entry)
+        elif entry.is_file() and entry.suffix in _VAR_SUFFIXES:
+            found.append(entry)
+    return found
 
 
 def _members(name: str, groups: dict[str, _Group], seen: frozenset[str] = frozenset()) -> set[str]:
@@ -255,10 +320,11 @@ def _members(name: str, groups: dict[str, _Group], seen: frozenset[str] = frozen
 
 
 def _depth_order(groups: dict[str, _Group]) -> list[str]:
-    """Groups from least to most specific, as Ansible applies their vars."""
+    """Groups from least to most specific, as Ansible applies their vars: by depth below
+    ``all``, then ``ansible_group_priority``, then name."""
 
     def depth(name: str, seen: frozenset[str] = frozenset()) -> int:
         parents = [p for p in groups[name].parents if p not in seen]
         return 0 if not parents else 1 + max(depth(p, seen | {name}) for p in parents)
 
-    return sorted(groups, key=lambda n: (depth(n), n))
+    return sorted(groups, key=lambda n: (depth(n), groups[n].priority, n))
