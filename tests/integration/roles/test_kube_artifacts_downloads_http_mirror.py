@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kubeprimer import pins
 from tests.doubles import artifact_mirror
 from tests.integration.roles.localplay import changed, run_role
 
@@ -21,7 +22,11 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="installs files owned by root"),
 ]
 
-KUBE, CRICTL, CNI = "1.36.2", "1.36.0", "1.8.0"
+# An inventory's kube_version of another minor than the default; crictl and the CNI
+# plugins are then the ones pinned for it.
+KUBE = "1.36.2"
+CRICTL = pins.load()["crictl"]["minors"]["1.36"]["version"]
+CNI = pins.load()["cni_plugins"]["version"]
 
 
 def _play(tmp_path: Path, mirror_url: str) -> subprocess.CompletedProcess[str]:

@@ -10,10 +10,17 @@ from typing import Any
 
 import pytest
 
+from kubeprimer import pins
 from tests.unit.cluster.conftest import docs
 
-VERSIONS = ("1.35.0", "1.36.0", "1.37.0")
+VERSIONS = tuple(f"{minor}.0" for minor in pins.supported_minors())
+PINS = pins.load()
 CNIS = ("flannel", "calico", "weave")
+
+
+def pinned_image(component: str) -> str:
+    """The image the roles deploy by default: the pin's repository at the pinned tag."""
+    return f"{PINS[component]['image']}:{PINS[component]['version']}"
 
 
 def validate(objects: list[dict[str, Any]], version: str) -> tuple[list[str], list[str]]:
@@ -65,10 +72,7 @@ def test_flannel_uses_the_pod_network(rendered: dict[str, Path]) -> None:
     json.loads(cfg["data"]["cni-conf.json"])
     ds = find(objects, "DaemonSet", "kube-flannel-ds")
     images = {c["image"] for c in ds["spec"]["template"]["spec"]["initContainers"]}
-    assert images == {
-        "ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1",
-        "ghcr.io/flannel-io/flannel:v0.26.7",
-    }
+    assert images == {pinned_image("flannel_cni_plugin"), pinned_image("flannel")}
 
 
 def test_calico_pool_and_encapsulation(rendered: dict[str, Path]) -> None:
@@ -76,7 +80,7 @@ def test_calico_pool_and_encapsulation(rendered: dict[str, Path]) -> None:
         objects = docs(rendered[scenario] / "cp1" / "cni-calico.yaml")
         ds = find(objects, "DaemonSet", "calico-node")
         (container,) = ds["spec"]["template"]["spec"]["containers"]
-        assert container["image"] == "docker.io/calico/node:v3.30.2"
+        assert container["image"] == pinned_image("calico")
         return container_env(container)
 
     vxlan = node_env("ha")  # the HA sample asks for VXLAN
@@ -98,7 +102,7 @@ def test_weave_uses_the_pod_network(rendered: dict[str, Path]) -> None:
     objects = docs(rendered["weave"] / "cp1" / "cni-weave.yaml")
     ds = find(objects, "DaemonSet", "weave-net")
     weave = ds["spec"]["template"]["spec"]["containers"][0]
-    assert weave["image"] == "docker.io/weaveworks/weave-kube:2.8.1"
+    assert weave["image"] == pinned_image("weave")
     assert container_env(weave)["IPALLOC_RANGE"] == "10.32.0.0/12"
 
 
