@@ -26,6 +26,7 @@ from kubeprimer.lab import inventory as lab_inventory
 from kubeprimer.paths import ANSIBLE_CFG, ROOT
 from tests.unit.cluster.conftest import write_inventory
 from tests.unit.cluster.scenarios import SCENARIOS
+from tests.unit.inventory.test_validation import GOOD_HOSTS, write
 from tests.unit.lab.test_lab_inventory import lab
 
 ANSIBLE_INVENTORY = str(Path(sys.executable).with_name("ansible-inventory"))
@@ -119,6 +120,7 @@ FIXTURES: dict[str, Callable[[Path], Path]] = {
     "sample": lambda _: ROOT / "inventories" / "sample" / "hosts.yml",
     "lab": _lab,
     "precedence": _precedence,
+    "validation": lambda base: write(base, GOOD_HOSTS, {"kube_cni": "calico"}),
     **{f"cluster-{name}": _scenario(name) for name in SCENARIOS},
 }
 
