@@ -2,7 +2,8 @@
 
 Each one exercises a different path through the templates: a single control plane
 with flannel on a cgroup v1 host; three control planes behind a VIP with external
-etcd, calico VXLAN, extra API server flags and per-host kubelet settings; and weave.
+etcd, calico VXLAN, extra API server flags and per-host kubelet settings; weave; and
+the single one as the lab writes it, its nodes being containers.
 """
 
 from __future__ import annotations
@@ -85,4 +86,7 @@ WEAVE: Scenario = {
     "host_vars": {},
 }
 
-SCENARIOS: dict[str, Scenario] = {"single": SINGLE, "ha": HA, "weave": WEAVE}
+# The single-control-plane inventory as the lab writes it: its nodes are containers.
+LAB: Scenario = {**SINGLE, "all": {**SINGLE["all"], "kube_node_in_container": True}}
+
+SCENARIOS: dict[str, Scenario] = {"single": SINGLE, "ha": HA, "weave": WEAVE, "lab": LAB}
