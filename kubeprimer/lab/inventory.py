@@ -60,6 +60,14 @@ def group_vars(plan: LabPlan, key: Path, directory: Path) -> dict[str, Any]:
         "proxy_no_proxy": [str(plan.subnet)],
         # Lab hosts share the host kernel's cgroup v1; kubelet >= 1.35 needs consent.
         "kubelet_fail_cgroup_v1": False,
+        # Lab nodes are systemd-nspawn containers sharing the host's kernel, swap and
+        # disk: roles/kubeadm then renders the kubelet and kube-proxy settings containers
+        # need, node_prep leaves kernel-wide sysctls alone, and cluster.check checks them
+        # (docs/lab.md, "Kubernetes inside lab nodes").
+        "kube_node_in_container": True,
+        # Lab nodes cannot reach GitHub, where the upstream containerd release lives;
+        # Debian's package comes through the lab's package proxy.
+        "containerd_source": "distro",
         "lab_name": plan.name,
     }
 

@@ -40,6 +40,9 @@ def test_written_inventory_parses_with_groups_and_access(tmp_path: Path) -> None
     assert host["kube_api_endpoint"] == "10.139.9.10:8443"
     assert host["proxy_http"] == host["proxy_https"] == "http://10.139.0.1:3142"
     assert host["kubelet_fail_cgroup_v1"] is False
+    # Nodes are containers, and Debian's containerd is the one their proxy can fetch.
+    assert host["kube_node_in_container"] is True
+    assert host["containerd_source"] == "distro"
 
 
 def test_inventory_passes_yamllint(tmp_path: Path) -> None:
