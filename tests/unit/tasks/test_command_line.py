@@ -59,6 +59,19 @@ def test_every_option_renders_with_a_flag_and_help(
     assert wanted <= shown, f"{name}: options missing from --help: {wanted - shown}"
 
 
+# The lab's tasks make the lab and its inventory, and versions reads the pins file only;
+# every other task reaches hosts, servers or the cluster, and finds them through an inventory.
+NO_INVENTORY = {"lab", "versions"}
+
+
+@pytest.mark.parametrize("name", [n for n in task_names() if n.split(".")[0] not in NO_INVENTORY])
+def test_every_task_that_reaches_hosts_takes_dash_i(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = [f for f, _ in task_help(name, capsys)]
+    assert "-i STRING, --inventory=STRING" in flags or "--inventory=STRING" in flags, flags
+
+
 def test_the_ca_option_of_vault_apply_renders_as_its_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -7,6 +7,8 @@ against the Kubernetes API test double; the other reports are checked from their
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -138,10 +140,11 @@ def cluster(tmp_path: Path) -> Iterator[tuple[FakeKubeApi, Path]]:
         yield api, kubeconfig
 
 
-def invoke(*argv: str) -> subprocess.CompletedProcess[str]:
+def invoke(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).with_name("invoke")), *argv],
         cwd=ROOT,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -185,3 +188,22 @@ def test_addons_list_json(cluster: tuple[FakeKubeApi, Path]) -> None:
     for row in data["addons"]:
         assert set(row) == {"name", "version", "installed", "installed_version", "description"}
         assert row["installed"] is False and row["installed_version"] is None
+
+
+def test_addons_status_with_dash_i_uses_the_admin_kubeconfig_beside_that_inventory(
+    cluster: tuple[FakeKubeApi, Path], tmp_path: Path
+) -> None:
+    _, kubeconfig = cluster
+    site = tmp_path / "site"
+    (site / "artifacts").mkdir(parents=True)
+    shutil.copy(kubeconfig, site / "artifacts" / "admin.conf")
+    (site / "hosts.yml").write_text(
+        "all:\n  children:\n    kube_control_plane:\n      hosts:\n"
+        "        cp1: {ansible_host: 192.0.2.10}\n    etcd:\n      hosts:\n        cp1:\n"
+    )
+    # A $KUBECONFIG of another cluster: -i names the cluster, as it names Vault's servers.
+    done = invoke(
+        "addons.status", "-i", str(site / "hosts.yml"), "--json", KUBECONFIG=str(tmp_path / "other")
+    )
+    assert done.returncode == 1, done.stderr
+    assert [a["name"] for a in json.loads(done.stdout)["addons"]] == ["web"]
