@@ -221,14 +221,38 @@ def _read_group(path: Path, name: str, body: Any, parent: str | None, parsed: _P
             for child, child_body in _section(body, "children", name, path, problems).items():
                 _read_group(path, str(child), child_body, name, parsed)
         elif key == "hosts":
-            for hname, hvars in _section(body, "hosts", name, path, problems).items():
+            for pattern, hvars in _section(body, "hosts", name, path, problems).items():
                 if hvars is not None and not isinstance(hvars, dict):
                     problems.append(
-                        f"Host {hname} in group {name} must map to its variables or be empty."
+                        f"Host {pattern} in group {name} must map to its variables or be empty."
                     )
                     hvars = {}
-                group.hosts.add(str(hname))
-                parsed.host_vars.setdefault(str(hname), {}).update(hvars or {})
+                names, port = _host_names(str(pattern))
+                for hname in names:
+                    if hname not in parsed.host_vars:
+                        # A port in the entry counts where the host is first named.
+                        parsed.host_vars[hname] = {} if port is None else {"ansible_port": port}
+                    group.hosts.add(hname)
+                    parsed.host_vars[hname].update(hvars or {})
+
+
+def _host_names(pattern: str) -> tuple[list[str], int | None]:
+    """A hosts entry as Ansible expands it: ranges (``node[1:3]``) and ``name:port``."""
+    if "[" not in pattern and ":" not in pattern:
+        return [pattern], None
+    # Ansible's own parsers, imported only for the entries that need them.
+    from ansible.parsing.utils.addresses import parse_address  # type: ignore[import-untyped]
+    from ansible.plugins.inventory import (  # type: ignore[import-untyped]
+        detect_range,
+        expand_hostname_range,
+    )
+
+    try:
+        name, port = parse_address(pattern, allow_ranges=True)
+    except Exception:  # Ansible, too, takes an entry it cannot parse as a plain name
+        name, port = pattern, None
+    names = expand_hostname_range(name) if detect_range(name) else [name]
+    return [str(n) for n in names], None if port is None else int(port)
 
 
 def _priority(value: Any, group: str, path: Path, problems: list[str]) -> int:

@@ -55,6 +55,7 @@ all:
       vars: {ansible_group_priority: 5, a: late-inline, rank: late}
       hosts:
         h3:
+        h9:
     early:
       vars: {ansible_group_priority: 20, a: early-inline, rank: early}
       hosts:
@@ -75,6 +76,11 @@ all:
   hosts:
     h4: {own: h4}
     h6: {<<: *base, z: 2}
+    node[1:3]: {ranged: true}
+    db-[a:b].example.org:
+    h8:2222: {from_port: true}
+    h9:2200:
+    "[2001:db8::9]:2201":
 """
     )
     files = {
@@ -211,6 +217,9 @@ def test_the_precedence_fixture_meets_each_rule(
     assert {"hidden", "backup", "dotted_folder", "txt"}.isdisjoint(hosts["h1"].vars)
     assert hosts["h1"].vars["deep"] is True
     assert "ansible_group_priority" not in hosts["h3"].vars
+    assert hosts["node2"].vars["ranged"] is True and "db-b.example.org" in hosts
+    assert hosts["h8"].vars["ansible_port"] == 2222
+    assert "ansible_port" not in hosts["h9"].vars  # named first without a port
 
 
 def test_one_host_matches_ansible_inventory_host(
