@@ -55,20 +55,24 @@ def _refuse_bad_argument(path: Path) -> None:
         raise UserError(str(failed["error"]))
 
 
-@task(help={"inventory": INVENTORY_HELP})
-def backup(c: Any, inventory: str | None = None) -> None:
+@task(help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
+def backup(c: Any, inventory: str | None = None, json: bool = False) -> None:
     """Take one etcd backup now and store it off the etcd hosts."""
     with _report_file() as report:
         try:
             _play(
-                c, "etcd-backup.yml", inventory, extravars={"etcd_backup_report_file": str(report)}
+                c,
+                "etcd-backup.yml",
+                inventory,
+                extravars={"etcd_backup_report_file": str(report)},
+                console=console(as_json=json),
             )
         except Exit as stopped:
             # A member that did not answer (exit 3) does not undo a backup another one stored.
             stored = _answer(report)
             if not stored or stopped.code != 3:
                 raise
-            _print_stored(stored)
+            _print_stored(stored, json)
             raise Exit(
                 f"The backup {stored['short_id']} is stored, but not every etcd member answered: "
                 f"{stopped.message}",
@@ -76,10 +80,13 @@ def backup(c: Any, inventory: str | None = None) -> None:
             ) from None
         stored = _answer(report)
     if stored:
-        _print_stored(stored)
+        _print_stored(stored, json)
 
 
-def _print_stored(stored: dict[str, Any]) -> None:
+def _print_stored(stored: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(stored)
+        return
     console().print(
         f"Stored backup {stored['short_id']}: revision {stored['revision']}, "
         f"{stored['size']} bytes, from {stored['endpoint']} in {stored['duration_seconds']} s."
@@ -165,9 +172,12 @@ def list_(c: Any, inventory: str | None = None, json: bool = False) -> None:
     help={
         "snapshot": "backup ID to drill (default: the newest)",
         "inventory": INVENTORY_HELP,
+        "json": JSON_HELP,
     }
 )
-def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) -> None:
+def verify(
+    c: Any, snapshot: str | None = None, inventory: str | None = None, json: bool = False
+) -> None:
     """Restore drill: restore a backup into a throwaway etcd and check it."""
     from kubeprimer.etcd.options import snapshot_id
     from kubeprimer.etcd.report import drill_summary
@@ -180,12 +190,15 @@ def verify(c: Any, snapshot: str | None = None, inventory: str | None = None) ->
                 "etcd-verify.yml",
                 inventory,
                 extravars={"etcd_backup_report_file": str(report), "etcd_verify_snapshot": chosen},
+                console=console(as_json=json),
             )
         except Exit:
             _refuse_bad_argument(report)
             raise
         result = _answer(report)
-    if result:
+    if result and json:
+        emit_json(result)
+    elif result:
         console().print(drill_summary(result))
 
 
