@@ -19,6 +19,8 @@ from kubeprimer.paths import ROLES
 
 PINS_FILE = ROLES / "kube_defaults" / "defaults" / "main" / "pins.yml"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+# A pin whose end of life is this close is shown so, to plan the upgrade in time.
+EOL_SOON_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,15 @@ class Pin:
         return max(int(newest[2]) - int(have[2]), 0)
 
     def status(self, today: datetime.date) -> str:
+        """One phrase: past end of life first, then what a reader should know."""
         if self.past_eol(today):
-            return "past end of life"
+            return f"PAST END OF LIFE ({self.eol})"
+        if self.eol is not None and (self.eol - today).days <= EOL_SOON_DAYS:
+            return f"end of life on {self.eol}"
         if self.warning:
             return self.warning
         if self.version.lstrip("v") != self.latest.lstrip("v"):
-            return f"behind ({self.latest} is out)"
+            return f"{self.latest} is out"
         return "current"
 
 

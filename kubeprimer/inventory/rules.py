@@ -13,7 +13,7 @@ from itertools import combinations
 from typing import Any
 from urllib.parse import urlsplit
 
-from kubeprimer import redact
+from kubeprimer import pins, redact
 from kubeprimer.inventory.command_values import kernel_modules, no_proxy
 from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.yamlfile import Vaulted
@@ -155,7 +155,11 @@ def kube_version(inv: Inventory) -> Iterator[str]:
     supported = [str(m) for m in minors]
     match = _VERSION.match(version)
     if not match:
-        yield f"kube_version {version!r} is not a release number; write it as MAJOR.MINOR.PATCH, for example 1.37.1."
+        example = pins.cluster_defaults()["kube_version"]
+        yield (
+            f"kube_version {version!r} is not a release number; write it as MAJOR.MINOR.PATCH, "
+            f"for example {example}."
+        )
     elif f"{match[1]}.{match[2]}" not in supported:
         choices = (
             ", ".join(supported[:-1]) + f" or {supported[-1]}"
