@@ -9,7 +9,10 @@ Tests reach the nodes over SSH as root, the way Ansible and Fabric do on bare me
         subprocess.run(["ansible-playbook", "-i", str(lab.inventory), ...])
 
 Set KUBEPRIMER_TEST_LAB=<name> to use a lab that is already up (it is then left up).
-Tests using it skip with a reason when the host cannot boot lab nodes.
+KUBEPRIMER_TEST_LAB_OS picks the nodes' Debian releases in `lab.up --os`'s grammar
+(``trixie``, or ``bookworm,trixie`` for a mix nodes take in turn); without it they run
+``kubeprimer.lab_suite``. Tests using it skip with a reason when the host cannot boot
+lab nodes.
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ from pathlib import Path
 
 import pytest
 
-from kubeprimer.lab import host, lifecycle
+from kubeprimer.lab import host, lifecycle, plan
 from kubeprimer.lab.config import LabConfig
 
 LAB_SIZE = 3
+OS_ENV = "KUBEPRIMER_TEST_LAB_OS"
+
+
+def session_lab_releases() -> list[str] | None:
+    """The session lab's releases (KUBEPRIMER_TEST_LAB_OS), or None for the default."""
+    given = os.environ.get(OS_ENV)
+    return plan.parse_os(given) if given else None
 
 
 def lab_unavailable() -> str | None:
@@ -52,6 +62,10 @@ class RunningLab:
     @property
     def nodes(self) -> list[str]:
         return [n.name for n in self.status.nodes]
+
+    def release(self, node: str) -> str:
+        """The node's Debian release (bookworm, trixie)."""
+        return next(n.os for n in self.status.nodes if n.name == node)
 
     def address(self, node: str) -> str:
         return next(n.address for n in self.status.nodes if n.name == node)
@@ -95,7 +109,9 @@ def lab(lab_config: LabConfig, tmp_path_factory: pytest.TempPathFactory) -> Iter
         status = lifecycle.status(lab_config, name)
         inventory_dir = status.inventory.parent if status.inventory else inventory_dir
     else:
-        status = lifecycle.up(lab_config, name, LAB_SIZE, inventory_dir=inventory_dir)
+        status = lifecycle.up(
+            lab_config, name, LAB_SIZE, inventory_dir=inventory_dir, releases=session_lab_releases()
+        )
     try:
         yield RunningLab(lab_config, status, inventory_dir / "hosts.yml")
     finally:
