@@ -209,6 +209,14 @@ def check_cgroup(host: Host, facts: Facts, _all: dict[str, Facts], _inv: Invento
     )
 
 
+def check_container_node(
+    host: Host, facts: Facts, all_facts: dict[str, Facts], inv: Inventory
+) -> Outcome:
+    from kubeprimer.preflight import container_node  # it builds on this module's verdicts
+
+    return container_node.check(host, facts, all_facts, inv)
+
+
 Check = Callable[[Host, Facts, dict[str, Facts], Inventory], Outcome]
 CHECKS: dict[str, Check] = {
     "sudo": check_privilege,
@@ -221,6 +229,7 @@ CHECKS: dict[str, Check] = {
     "name": check_hostname,
     "time": check_time,
     "cgrp": check_cgroup,
+    "ctr": check_container_node,
 }
 
 

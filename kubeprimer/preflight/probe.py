@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 
@@ -77,7 +78,28 @@ def cgroup() -> dict[str, object]:
     mounts = [line.split() for line in read("/proc/mounts").splitlines()]
     unified = any(m[1] == "/sys/fs/cgroup" and m[2] == "cgroup2" for m in mounts if len(m) > 2)
     v1 = sorted({opt for m in mounts if len(m) > 3 and m[2] == "cgroup" for opt in m[3].split(",")})
-    return {"v2": unified, "v1_controllers": v1}
+    # Containers often get their cgroups read-only; kubelet and containerd must create some.
+    read_only = sorted(
+        m[1]
+        for m in mounts
+        if len(m) > 3 and m[2] in ("cgroup", "cgroup2") and "ro" in m[3].split(",")
+    )
+    return {"v2": unified, "v1_controllers": v1, "read_only": read_only}
+
+
+def kmsg() -> str:
+    """The state of /dev/kmsg, which kubelet's OOM watcher reads: ok, or what is wrong."""
+    try:
+        mode = os.stat("/dev/kmsg").st_mode
+    except OSError:
+        return "missing"
+    if not stat.S_ISCHR(mode):
+        return "not a character device"
+    try:
+        os.close(os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    return "ok"
 
 
 def main(peers: list[str]) -> None:
@@ -103,6 +125,7 @@ def main(peers: list[str]) -> None:
             if sh(f"systemctl is-active {s}") == "active"
         ],
         "cgroup": cgroup(),
+        "kmsg": kmsg(),
     }
     print(json.dumps(facts))
 

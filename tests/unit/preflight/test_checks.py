@@ -31,7 +31,8 @@ BASE: dict[str, Any] = {
     "container": "none",
     "ntp_synchronized": "yes",
     "time_services": ["chrony"],
-    "cgroup": {"v2": True, "v1_controllers": []},
+    "cgroup": {"v2": True, "v1_controllers": [], "read_only": []},
+    "kmsg": "ok",
 }
 
 
