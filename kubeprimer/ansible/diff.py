@@ -79,6 +79,17 @@ def _one(change: dict[str, Any], target: str) -> list[str]:
     )
 
 
+def _target(item: dict[str, Any]) -> str:
+    """The file a result is about: its dest or path, or (check mode returns only the
+    diff) the one the module was called with."""
+    args = (item.get("invocation") or {}).get("module_args") or {}
+    for source in (item, args):
+        for key in ("dest", "path"):
+            if source.get(key):
+                return str(source[key])
+    return ""
+
+
 def _changed_items(res: dict[str, Any]) -> list[dict[str, Any]]:
     """A looped task's changed items, or the result itself."""
     items = res.get("results")
@@ -101,7 +112,7 @@ def lines(res: dict[str, Any], action: str) -> list[str]:
             if short in _WRITES:
                 out.append(f"({HIDDEN}: the task turns its diff off)")
             continue
-        target = str(item.get("dest") or item.get("path") or "")
+        target = _target(item)
         for change in changes:
             out += _one(change, target) if isinstance(change, dict) else str(change).splitlines()
     if len(out) > MAX_LINES:

@@ -19,9 +19,10 @@ SYSCTL = "/etc/sysctl.d/90-kubeprimer.conf"
 
 
 def template_result(before: str, after: str) -> dict[str, Any]:
+    """What the template module returns in check mode: the diff, and its arguments."""
     return {
         "changed": True,
-        "dest": SYSCTL,
+        "invocation": {"module_args": {"dest": SYSCTL, "src": "sysctl.conf.j2"}},
         "diff": [
             {
                 "before": before,
@@ -84,8 +85,9 @@ def test_no_log_and_diff_false_show_content_hidden() -> None:
 
 
 def test_a_loop_shows_its_changed_items_only() -> None:
-    one = {**template_result("a\n", "b\n"), "dest": "/etc/one"}
-    one["diff"][0]["before_header"] = "/etc/one"
+    one = template_result("a\n", "b\n")
+    one["invocation"]["module_args"]["dest"] = "/etc/one"
+    del one["diff"][0]["before_header"]
     res = {
         "changed": True,
         "results": [
