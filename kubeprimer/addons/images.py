@@ -3,8 +3,10 @@
 An addon lists its images as ``images: {prometheus: {pin: prometheus}}``. The pin is an
 entry of ``kubeprimer_pins`` (roles/kube_defaults/defaults/main/pins.yml) with ``image``
 (registry/repository), ``version`` (the tag), ``digest`` where recorded, and the
-``source`` that shows the tag exists upstream. So every version an addon deploys sits in
-the same file as the roles' versions, with its release date and end of life.
+``source`` that shows the tag exists upstream. So every version kubeprimer's addons
+deploy sits in the same file as the roles' versions, with its release date and end of
+life (tests/unit/addons holds them to it). An addon of a user's own may still give an
+image inline (registry, repository, tag, optional digest), as before pins existed.
 """
 
 from __future__ import annotations
@@ -61,10 +63,20 @@ def pin_name(addon: str, what: str, raw: Any) -> str:
     """The pin an addon.yml entry names (``{pin: NAME}``); anything else is one sentence."""
     if not isinstance(raw, dict) or set(raw) != {"pin"} or not isinstance(raw["pin"], str):
         raise UserError(
-            f"{addon}/{ADDON_FILE}: {what} must name a pin of {_pins_file()} "
-            f"as {{pin: NAME}}; versions live in that file only."
+            f"{addon}/{ADDON_FILE}: {what} must name a pin of {_pins_file()} as {{pin: NAME}}."
         )
     return raw["pin"]
+
+
+def _inline(addon: str, key: str, raw: Any) -> Image:
+    if not isinstance(raw, dict) or not {"registry", "repository", "tag"} <= raw.keys():
+        raise UserError(
+            f"{addon}/{ADDON_FILE}: image {key} needs {{pin: NAME}} (a pin of {_pins_file()}) "
+            "or registry, repository and tag keys."
+        )
+    return Image(
+        str(raw["registry"]), str(raw["repository"]), str(raw["tag"]), str(raw.get("digest") or "")
+    )
 
 
 def entry(addon: str, what: str, name: str) -> Mapping[str, Any]:
@@ -86,6 +98,8 @@ def entry(addon: str, what: str, name: str) -> Mapping[str, Any]:
 def resolve(addon: str, key: str, raw: Any) -> Image:
     """The image ``key`` of ``addon`` from the pin its addon.yml names."""
     what = f"image {key}"
+    if not (isinstance(raw, dict) and "pin" in raw):
+        return _inline(addon, key, raw)
     name = pin_name(addon, what, raw)
     pin = entry(addon, what, name)
     where = f"{_pins_file()}: pin {name}"

@@ -62,10 +62,12 @@ def test_an_unknown_pin_is_one_sentence(tmp_path: Path) -> None:
     ]
 
 
-def test_an_inline_image_is_refused(tmp_path: Path) -> None:
+def test_an_addon_of_ones_own_may_still_give_an_image_inline(tmp_path: Path) -> None:
     inline = {"registry": "docker.io", "repository": "library/busybox", "tag": "1.37.0"}
     root = _addon_naming(tmp_path, {"web": inline})
-    with pytest.raises(UserError, match=r"image web must name a pin of .*pins.yml"):
+    assert catalog.get("web", root).images["web"].ref() == "docker.io/library/busybox:1.37.0"
+    root = _addon_naming(tmp_path / "other", {"web": {"registry": "docker.io"}})
+    with pytest.raises(UserError, match=r"image web needs \{pin: NAME\} \(a pin of .*pins.yml\)"):
         catalog.get("web", root)
 
 
