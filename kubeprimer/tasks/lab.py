@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from json import dumps
 from typing import Any
 
 from invoke import Collection
 
+from kubeprimer import output
 from kubeprimer.errors import UserError
+from kubeprimer.output import Listing, emit_json, show
 from kubeprimer.settings import setting
 from kubeprimer.tasks._task import task
 
@@ -52,20 +53,19 @@ def _as_data(status: Any) -> dict[str, Any]:
 
 def _show(status: Any, as_json: bool = False) -> None:
     if as_json:
-        print(dumps(_as_data(status), indent=2))
+        emit_json(_as_data(status))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     lab = status.plan
-    table = Table(title=f"lab {lab.name}: bridge {lab.bridge} {lab.subnet}, proxy {lab.proxy_url}")
-    for column in ("node", "address", "groups", "os", "state", "memory"):
-        table.add_column(column, justify="right" if column == "memory" else "left")
+    table = Listing(
+        ("node", "address", "groups", "os", "state", "memory"),
+        title=f"lab {lab.name}: bridge {lab.bridge} {lab.subnet}, proxy {lab.proxy_url}",
+        right=("memory",),
+    )
     for n in status.nodes:
         memory = f"{n.memory / 2**20:.0f} MiB" if n.memory is not None else "-"
-        table.add_row(n.name, n.address, ", ".join(n.groups), n.os, n.state, memory)
-    console = Console()
-    console.print(table)
+        table.add(n.name, n.address, ", ".join(n.groups), n.os, n.state, memory)
+    console = output.console()
+    show(console, table)
     if status.inventory:
         console.print(f"inventory: {status.inventory}   (ansible_user {lab.user})")
     console.print(f"ssh: invoke lab.ssh {status.nodes[0].name}   (key {status.key})")
