@@ -5,9 +5,10 @@ with a ``ParseError`` of its own wording ("No idea what '--foo' is!"), and its
 ``Program`` ends every ``ParseError`` with status 1. Both entry points (the ``invoke``
 program of the checkout and the ``kubeprimer`` console script) parse with Invoke's
 ``Parser`` after importing the task tree, and neither hands out a parser of our own, so
-the tree wraps ``Parser.parse_argv`` once: its errors are rewritten into a sentence
-that names the option and the fix, raised as an error that is both a ``ParseError``
-(shell completion still catches those) and an ``Exit`` with status 2.
+the tree wraps ``Parser.parse_argv`` (and ``Program.parse_cleanup``, where ``--help TASK``
+names an unknown task) once: their errors are rewritten into a sentence that names the
+option and the fix, raised as an error that is both a ``ParseError`` (shell completion
+still catches those) and an ``Exit`` with status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from invoke import Exit, ParseError
+from invoke import Exit, ParseError, Program
 from invoke.parser import Parser
 
 from kubeprimer.errors import BAD_INPUT
@@ -103,24 +104,28 @@ def dashed_positionals(result: Any) -> list[str]:
     ]
 
 
-def install() -> None:
-    """Wrap Parser.parse_argv once; later calls do nothing."""
-    original: Callable[..., Any] = Parser.parse_argv
-    if getattr(original, "_kubeprimer", False):
-        return
-
-    def parse_argv(self: Parser, argv: list[str]) -> Any:
+def _converting(method: Callable[..., Any], check_result: bool) -> Callable[..., Any]:
+    def wrapped(self: Any, *args: Any) -> Any:
         try:
-            result = original(self, argv)
+            result = method(self, *args)
         except ArgumentError:
             raise
         except ParseError as error:
             context = getattr(error, "context", None)
             raise ArgumentError(sentences(str(error), context), context) from None
-        problems = dashed_positionals(result)
+        problems = dashed_positionals(result) if check_result else []
         if problems:
             raise ArgumentError(problems)
         return result
 
-    parse_argv._kubeprimer = True  # type: ignore[attr-defined]
-    Parser.parse_argv = parse_argv  # type: ignore[method-assign]
+    wrapped._kubeprimer = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def install() -> None:
+    """Wrap Invoke's parsing once (the parser, and --help TASK in the program's clean-up);
+    later calls do nothing."""
+    if getattr(Parser.parse_argv, "_kubeprimer", False):
+        return
+    Parser.parse_argv = _converting(Parser.parse_argv, check_result=True)  # type: ignore[method-assign]
+    Program.parse_cleanup = _converting(Program.parse_cleanup, check_result=False)  # type: ignore[method-assign]

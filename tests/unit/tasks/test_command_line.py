@@ -119,8 +119,19 @@ def run(binary: str, *argv: str) -> subprocess.CompletedProcess[str]:
             ["no.such-task"],
             "error: There is no task 'no.such-task'; `{prog} --list` shows every task.",
         ),
+        (
+            ["--help", "no.such-task"],
+            "error: There is no task 'no.such-task'; `{prog} --list` shows every task.",
+        ),
     ],
-    ids=["missing-required", "unknown-flag", "unknown-flag-for-required", "no-value", "no-task"],
+    ids=[
+        "missing-required",
+        "unknown-flag",
+        "unknown-flag-for-required",
+        "no-value",
+        "no-task",
+        "help-of-no-task",
+    ],
 )
 def test_argument_errors_exit_2_with_one_sentence(
     binary: str, argv: list[str], sentence: str
