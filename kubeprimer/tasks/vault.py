@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import re
 import sys
@@ -163,6 +164,7 @@ def init(
         "keys_file": "file (mode 0600) with unseal keys, one per line; repeatable (default: prompt)",
         "age_identity": "age identity file to decrypt .age key files with",
         "reset": "first discard the keys entered so far (by anyone) on every member",
+        "json": "print each member's seal state as JSON on stdout, for scripts",
     },
 )
 def unseal(
@@ -173,6 +175,7 @@ def unseal(
     inventory: str | None = None,
     age_identity: str | None = None,
     reset: bool = False,
+    json: bool = False,
 ) -> None:
     """Unseal every member, keeping other key holders' progress; report n/threshold."""
     from kubeprimer.vault.keys import read_key_files
@@ -188,7 +191,10 @@ def unseal(
         keys = read_key_files(keys_file, age_identity)
     else:
         keys = _prompt_keys(threshold - entered) if sealed else []
-    if not _report(unseal_all(endpoints, keys, reset, _say)):
+    members = unseal_all(endpoints, keys, reset, _say)
+    if json:
+        emit_json({"members": [dataclasses.asdict(m) for m in members]})
+    if not _report(members):
         raise Exit("error: some members are still sealed (see above).", code=1)
 
 

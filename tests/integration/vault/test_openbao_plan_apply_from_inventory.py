@@ -76,3 +76,19 @@ def test_plan_and_apply_find_the_server_and_ca_from_the_inventory(
     assert (
         f"CA certificate {tmp_path / 'site' / '.pki' / 'ca.crt'} does not exist" in missing.stderr
     )
+
+
+def test_unseal_with_dash_i_reports_each_member_as_json(setup: Setup, tmp_path: Path) -> None:
+    hosts = inventory(tmp_path / "site", setup)
+    keys = tmp_path / "keys"
+    keys.write_text("\n".join(setup.keys) + "\n")
+    keys.chmod(0o600)
+    setup.server.stop()  # a restarted server comes back sealed
+    setup.server.start()
+    done = kubeprimer("vault.unseal", "-i", str(hosts), "--keys-file", str(keys), "--json")
+    assert done.returncode == 0, done.stderr
+    (member,) = json.loads(done.stdout)["members"]
+    assert set(member) == {"address", "initialized", "sealed", "progress", "error"}
+    assert member["address"] == setup.server.address
+    assert member["initialized"] is True and member["sealed"] is False
+    assert all(key not in done.stdout + done.stderr for key in setup.keys)
