@@ -120,3 +120,9 @@ def test_the_engine_setting_picks_the_pinned_images_and_the_fluentd_output(
     script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
     policy_api = "_ilm/policy" if engine == "elasticsearch" else "_plugins/_ism/policies"
     assert f"http://{search}.logging.svc:9200" in script and policy_api in script
+
+
+def test_injected_agents_match_the_servers_roles_vault_installs() -> None:
+    table = pins.load()
+    assert table["openbao_agent"]["version"] == table["openbao"]["version"]
+    assert table["vault_agent"]["version"] == table["vault"]["version"]
