@@ -36,6 +36,7 @@ MATRIX_ENV = "KUBEPRIMER_MOLECULE_MATRIX"
 # releases (containerd 1.6 and 1.7) run again with every node on trixie. Multi-node
 # scenarios mix releases in their molecule.yml instead, which costs no extra run.
 SECOND_RELEASE = {"containerd": "trixie"}
+DESTROY = [sys.executable, "-m", "kubeprimer.lab.molecule", "destroy"]
 
 
 def _cases() -> list[tuple[Path, str]]:
@@ -73,6 +74,9 @@ def test_molecule_scenario(role: Path, release: str) -> None:
     env.pop(OS_ENV, None)
     if release:
         env[OS_ENV] = release
+    name = f"{role.name}-{release}" if release else role.name
+    log = ROOT / ".runs" / "molecule" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
             [f"{venv_bin}/molecule", "test"],
@@ -84,10 +88,19 @@ def test_molecule_scenario(role: Path, release: str) -> None:
             check=False,
         )
     except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"molecule test for {role.name} took longer than {TIMEOUT} s: {expired}")
-    name = f"{role.name}-{release}" if release else role.name
-    log = ROOT / ".runs" / "molecule" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+        # Molecule never reached its destroy step: keep what it printed, remove its lab.
+        log.write_text(_text(expired.stdout) + _text(expired.stderr))
+        subprocess.run(
+            [*DESTROY, "--role", role.name, "--scenario", "default"],
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        pytest.fail(f"molecule test for {name} took longer than {TIMEOUT} s (log: {log})")
     log.write_text(done.stdout + done.stderr)
     tail = "\n".join((done.stdout + done.stderr).splitlines()[-60:])
     assert done.returncode == 0, f"molecule test failed for {name} (full log: {log}):\n{tail}"
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
