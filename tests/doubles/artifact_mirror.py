@@ -76,15 +76,16 @@ def build(root: Path, kube: str, crictl: str, cni: str, arch: str = "amd64") -> 
 
 
 @contextmanager
-def serve(root: Path) -> Iterator[str]:
-    """Serve ``root`` on a free loopback port; yields the base URL."""
+def serve(root: Path, address: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``root`` on a free port of ``address`` (loopback, or the lab bridge's address
+    for lab nodes); yields the base URL."""
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((address, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{address}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
