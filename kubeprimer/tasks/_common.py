@@ -16,7 +16,7 @@ from kubeprimer.settings import inventory_path, resolve, setting
 INVENTORY_HELP = "Ansible inventory (default: kubeprimer.inventory in invoke.yaml, the lab's)"
 KUBECONFIG_HELP = (
     "kubeconfig of the cluster (default: with -i, the admin kubeconfig cluster.up left beside "
-    "that inventory; else $KUBECONFIG, ~/.kube/config, then the default inventory's)"
+    "that inventory if there; else $KUBECONFIG, ~/.kube/config, the default inventory's)"
 )
 
 # The groups each playbook acts on, with what belongs in them. Ansible runs a play on
@@ -40,7 +40,8 @@ def load_inventory(c: Any, given: str | None) -> inventory.Inventory:
 
 def kubeconfig_path(c: Any, given: str | None, inventory_given: str | None) -> Path | None:
     """The kubeconfig a task uses, found as the Vault tasks find their servers: the option;
-    with -i, that inventory's admin kubeconfig; else the client's own default
+    with -i, the admin kubeconfig cluster.up fetched beside that inventory, when it is
+    there (a cluster made otherwise keeps its own); else the client's own default
     ($KUBECONFIG, ~/.kube/config); else the default inventory's admin kubeconfig.
     None leaves the choice to the client, which then names what is missing."""
     from kubeprimer.cluster.kubeconfig import admin_kubeconfig
@@ -48,7 +49,8 @@ def kubeconfig_path(c: Any, given: str | None, inventory_given: str | None) -> P
     if given:
         return Path(given).expanduser()
     if inventory_given:
-        return admin_kubeconfig(load_inventory(c, inventory_given))
+        fetched = admin_kubeconfig(load_inventory(c, inventory_given))
+        return fetched if fetched.is_file() else None
     if os.environ.get("KUBECONFIG") or Path("~/.kube/config").expanduser().is_file():
         return None
     default = inventory_path(c, None)
