@@ -1,7 +1,8 @@
-"""roles/node_prep's kernel parameters on a node that is a container (kube_node_in_container):
-only those its own network and IPC namespaces hold are written and applied; kernel-wide
-ones, which would change the host's kernel, are left out. On bare metal every one stays,
-as before. Rendered by Ansible with the role's own variables and template."""
+"""roles/node_prep on a node that is a container (kube_node_in_container): only the kernel
+parameters its own network and IPC namespaces hold are written and applied, and the
+host's swap is not turned off; kernel-wide ones would change the host. On bare metal
+every parameter stays and swap goes, as before. Evaluated by Ansible with the role's own
+variables, template and task conditions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubeprimer.paths import ROLES
 from tests.integration.roles.localplay import run_plays
@@ -42,9 +44,28 @@ NAMESPACED = {
 CASES = {"unset": None, "false": False, "true": True, "true_string": "true"}
 
 
+def swapoff_condition() -> str:
+    """The conditions of the role's "Turn swap off" task, as one expression."""
+    tasks = yaml.safe_load((ROLES / "node_prep" / "tasks" / "configure.yml").read_text())
+    (task,) = [t for t in tasks if t["name"] == "Turn swap off"]
+    # The role's own (skipped) tasks registered __node_prep_swap, which outranks task vars.
+    joined = ") and (".join(task["when"]).replace("__node_prep_swap", "swapon")
+    return "{{ (" + joined + ") }}"
+
+
 def steps(case: str) -> list[dict[str, object]]:
     flag = {} if CASES[case] is None else {"kube_node_in_container": CASES[case]}
     return [
+        {
+            "name": f"Decide whether swap is turned off ({case})",
+            "ansible.builtin.copy": {
+                "content": swapoff_condition(),
+                "dest": f"{{{{ out }}}}/{case}.swapoff",
+                "mode": "0600",
+            },
+            # What swapon reports when swap is on (in a container: the host's).
+            "vars": {**flag, "swapon": {"stdout": "/swapfile\n"}},
+        },
         {
             "name": f"Write the parameters the role keeps ({case})",
             "ansible.builtin.copy": {
@@ -88,12 +109,14 @@ def lines(wanted: dict[str, object]) -> list[str]:
 
 @pytest.mark.parametrize("case", ["unset", "false"])
 def test_bare_metal_keeps_every_parameter(rendered: Path, case: str) -> None:
+    assert (rendered / f"{case}.swapoff").read_text() == "True"
     assert json.loads((rendered / f"{case}.json").read_text()) == SYSCTLS
     assert sorted((rendered / f"{case}.conf").read_text().splitlines()[1:]) == lines(SYSCTLS)
 
 
 @pytest.mark.parametrize("case", ["true", "true_string"])
 def test_container_node_keeps_only_namespaced_parameters(rendered: Path, case: str) -> None:
+    assert (rendered / f"{case}.swapoff").read_text() == "False"
     assert json.loads((rendered / f"{case}.json").read_text()) == NAMESPACED
     conf = (rendered / f"{case}.conf").read_text()
     assert sorted(conf.splitlines()[1:]) == lines(NAMESPACED)
