@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from kubeprimer import pins, redact
 from kubeprimer.inventory.command_values import kernel_modules, no_proxy
+from kubeprimer.inventory.containerd_settings import containerd
 from kubeprimer.inventory.model import Inventory, port_number
 from kubeprimer.yamlfile import Vaulted
 
@@ -267,6 +268,7 @@ RULES: tuple[Callable[[Inventory], Iterator[str]], ...] = (
     proxies,
     kernel_modules,
     no_proxy,
+    containerd,
 )
 
 
