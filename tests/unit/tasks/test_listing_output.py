@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doubles.fake_kube_api import FakeKubeApi
 from rich.console import Console
 from rich.text import Text
 
 from kubeprimer import output
 from kubeprimer.paths import ROOT
-
-sys.path[:0] = [str(ROOT / "tests")]
-
-from doubles.fake_kube_api import FakeKubeApi  # noqa: E402 - needs the sys.path entry above
 
 BOX = set("─│┃━┏┓┗┛┡┩╇╈┼╂")
 
