@@ -7,28 +7,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from kubeprimer.inventory import load
 from kubeprimer.lab import node
-from kubeprimer.paths import ROOT
 from tests.integration.conftest import RunningLab
+from tests.integration.preflight.test_check_on_lab_nodes import invoke
 
 pytestmark = pytest.mark.integration
 
 
 def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("invoke")), "cluster.check", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": "160", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-    )
+    return invoke("cluster.check", *args)
 
 
 def test_lab_nodes_pass_and_a_node_without_kmsg_fails_with_the_fix(lab: RunningLab) -> None:
