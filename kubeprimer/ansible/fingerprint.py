@@ -1,9 +1,14 @@
 """One digest of everything a run's outcome depends on, for converge records.
 
-A stage recorded as converged under this digest is skipped only while the digest is
-the same: editing a role, the playbook, ansible.cfg, the inventory or its group_vars
-and host_vars makes every stage run again. A role's tests (its molecule folder) and
-its documentation do not reach a host, so editing them keeps the records.
+A converge record (plugins/modules/converge_state.py) holds the state a stage left on
+a host: what is there, not what the roles would put there now. A new sysctl value in
+the inventory, or a role that writes a file differently, leaves the host matching its
+record, so the record alone would skip the very run that applies the change. The
+record therefore also holds this digest, and a stage is skipped only while it is the
+same: editing a role (its declaration in vars/converge.yml included), the playbook,
+plugins/, ansible.cfg, the inventory or its group_vars and host_vars makes every stage
+run again. A role's tests (its molecule folder) and its documentation do not reach a
+host, so editing them keeps the records.
 """
 
 from __future__ import annotations

@@ -65,10 +65,6 @@ failures:
   description: The files not installed, each with C(name), C(url), C(msg) and C(corrupt).
   type: list
   returned: always
-managed_files:
-  description: Every folder and file this run manages.
-  type: list
-  returned: always
 """
 
 
@@ -203,8 +199,7 @@ def main() -> None:
             failures.append({**item, "msg": f"Request failed: {error}", "corrupt": False})
             if not isinstance(error, HTTPError):
                 silent[source] = item["name"]
-    managed = list(p["directories"]) + [item["dest"] for item in files]
-    module.exit_json(changed=changed, failures=failures, managed_files=managed)
+    module.exit_json(changed=changed, failures=failures)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,25 @@
 #!/usr/bin/python
-"""Record what a cluster.up stage left on a host, and later tell whether it still holds.
+"""Record the state of what a cluster.up stage's roles declare they manage, and later
+tell which stages no longer hold it.
 
-Runs on the managed host with nothing but the Python standard library and dpkg/systemctl,
-so the same code serves every Debian host the roles support.
+Each role lists what it manages in roles/<role>/vars/converge.yml (docs/development.md,
+"Converge stages"); the stage's play hands those declarations to this module after its
+roles ran. Runs on the managed host with nothing but the Python standard library,
+dpkg-query and systemctl, so the same code serves every Debian host the roles support.
 """
 
 from __future__ import annotations
 
 import contextlib
-import grp
 import hashlib
 import json
 import os
 import pwd
 import stat
 import subprocess
+import tarfile
+from collections.abc import Callable
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -22,33 +27,41 @@ DOCUMENTATION = r"""
 module: converge_state
 short_description: Record and probe the state a cluster.up stage converged
 description:
-  - In C(record) mode, observes every resource a stage's tasks managed (files, packages,
-    package selections, systemd units, kernel modules, users and the output of read-only
-    probe commands) and keeps the observation, with the run's input fingerprint, in a
-    root-only file per stage.
-  - In C(probe) mode, observes the recorded resources again and returns the stages whose
-    record is missing, whose fingerprint differs or whose resources drifted. Their records
-    are removed, so a stage that then fails is never taken as converged.
+  - With I(record), observes every resource the stage's roles declare (files with their
+    content, mode and owner; packages with their version and hold; systemd units, enabled
+    and active; kernel modules, loaded and persisted; sysctls; users; and the output of
+    read-only probe commands) and keeps the observation, with the run's input
+    fingerprint, in a root-only file per stage.
+  - With I(probe), observes the recorded resources of the named stages again and
+    returns the stages whose record is missing, whose fingerprint differs or whose
+    resources drifted. Their records are removed, so a stage that then fails is never
+    taken as converged.
 options:
-  mode:
-    description: C(record) one stage, or C(probe) several.
+  record:
+    description: The stage to record. Give I(declared) with it.
     type: str
-    required: true
-    choices: [record, probe]
+  probe:
+    description: The stages to probe.
+    type: list
+    elements: str
+  declared:
+    description:
+      - One declaration per role of the stage (its vars/converge.yml), each a mapping of
+        kinds to lists. C(files) entries are paths, or mappings with C(path) and one of
+        C(for_each) (a list; C({item}) in the path stands for each element),
+        C(unpacked_from) (an archive on the host: each of its files, or those named in
+        C(include), under the folder C(path)) and C(dests_of) (a checked_download
+        C(files) mapping, whose C(dest) values are the files). C(packages), C(units),
+        C(kernel_modules), C(sysctls) and C(users) are names; C(probes) are commands as
+        argument lists, run without a shell. C(unrecorded) maps task names to the reason
+        their destinations are not kept; this module ignores it.
+    type: list
+    elements: dict
+    default: []
   fingerprint:
     description: Digest of everything the run's outcome depends on (roles, playbook, inventory).
     type: str
     required: true
-  stages:
-    description: Stages to probe (mode probe) or the one stage to record (mode record).
-    type: list
-    elements: str
-    required: true
-  resources:
-    description: Resources to record, as C(kind:name) strings (mode record).
-    type: list
-    elements: str
-    default: []
   state_dir:
     description: Where the records are kept.
     type: path
@@ -57,14 +70,90 @@ options:
 
 RETURN = r"""
 pending:
-  description: Each stage that must run, with the reason.
+  description: Each probed stage that must run, with the reason.
   type: dict
-  returned: mode probe
+  returned: probe
 drifted:
   description: Those of C(pending) that had converged before, with the reason.
   type: dict
-  returned: mode probe
+  returned: probe
+held:
+  description: The probed stages whose record still holds.
+  type: list
+  returned: probe
+recorded:
+  description: How many resources the record holds.
+  type: int
+  returned: record
 """
+
+KINDS = ("files", "packages", "units", "kernel_modules", "sysctls", "users", "probes")
+
+
+class DeclarationError(ValueError):
+    pass
+
+
+def _names(decl: dict[str, Any], kind: str) -> list[str]:
+    value = decl.get(kind) or []
+    if isinstance(value, str) or not isinstance(value, list):
+        raise DeclarationError(f"{kind} must be a list, got {value!r}")
+    return [str(v) for v in value]
+
+
+def file_paths(entry: Any) -> list[str]:
+    """The paths one ``files`` entry names."""
+    if isinstance(entry, str):
+        return [entry]
+    if not isinstance(entry, dict):
+        raise DeclarationError(f"a files entry must be a path or a mapping, got {entry!r}")
+    if "dests_of" in entry:
+        return [str(spec["dest"]) for spec in (entry["dests_of"] or {}).values()]
+    path = str(entry.get("path") or "")
+    if not path:
+        raise DeclarationError(f"a files entry needs a path: {entry!r}")
+    if "for_each" in entry:
+        return [path.replace("{item}", str(item)) for item in entry["for_each"] or []]
+    if "unpacked_from" in entry:
+        members = archive_files(str(entry["unpacked_from"]), entry.get("include"))
+        return [path] + [os.path.join(path, m) for m in members]
+    return [path]
+
+
+def archive_files(archive: str, include: list[str] | None) -> list[str]:
+    """The regular files an archive unpacks, relative to where it is unpacked: each is
+    observed on its own, so deleting one of them is drift, not only the folder's mode."""
+    try:
+        with tarfile.open(archive) as tar:
+            names = [os.path.normpath(m.name) for m in tar.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError):
+        return []
+    wanted = {os.path.normpath(i) for i in include or []}
+    return sorted(n for n in names if not wanted or n in wanted)
+
+
+def resources(declared: list[dict[str, Any]]) -> list[str]:
+    """Every declared resource, as ``kind:name`` (a probe's name is its argument list)."""
+    found: list[str] = []
+    for decl in declared:
+        unknown = set(decl) - set(KINDS) - {"unrecorded"}
+        if unknown:
+            raise DeclarationError(f"unknown kinds {sorted(unknown)}; use {', '.join(KINDS)}")
+        for entry in decl.get("files") or []:
+            found += [f"file:{p}" for p in file_paths(entry)]
+        for kind, prefix in (
+            ("packages", "package"),
+            ("units", "unit"),
+            ("kernel_modules", "kmod"),
+            ("sysctls", "sysctl"),
+            ("users", "user"),
+        ):
+            found += [f"{prefix}:{name}" for name in _names(decl, kind)]
+        for argv in decl.get("probes") or []:
+            if isinstance(argv, str) or not isinstance(argv, list) or not argv:
+                raise DeclarationError(f"a probe is a non-empty argument list, got {argv!r}")
+            found.append("probe:" + json.dumps([str(a) for a in argv]))
+    return sorted(set(found))
 
 
 def observe_file(path: str) -> str:
@@ -77,11 +166,8 @@ def observe_file(path: str) -> str:
         return f"link {os.readlink(path)}"
     if stat.S_ISDIR(info.st_mode):
         return f"dir {owner}"
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"file {owner} {digest.hexdigest()}"
+        return f"file {owner} {hashlib.file_digest(handle, 'sha256').hexdigest()}"
 
 
 def observe_user(name: str) -> str:
@@ -89,35 +175,31 @@ def observe_user(name: str) -> str:
         entry = pwd.getpwnam(name)
     except KeyError:
         return "absent"
-    group = grp.getgrgid(entry.pw_gid).gr_name
-    return f"{entry.pw_uid}:{group} {entry.pw_dir} {entry.pw_shell}"
+    return f"{entry.pw_uid}:{entry.pw_gid} {entry.pw_dir} {entry.pw_shell}"
 
 
 def observe_kmod(name: str) -> str:
-    return "loaded" if os.path.isdir(f"/sys/module/{name}") else "absent"
+    # Built-in modules are neither: their state never changes, which is all that matters.
+    loaded = "loaded" if os.path.isdir(f"/sys/module/{name}") else "not loaded"
+    kept = os.path.exists(f"/etc/modules-load.d/{name}.conf")
+    return f"{loaded}, {'persisted' if kept else 'not persisted'}"
+
+
+def observe_sysctl(name: str) -> str:
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as handle:
+            return " ".join(handle.read().split())
+    except OSError:
+        return "absent"
 
 
 def observe_probe(spec: str) -> str:
-    """A read-only command the stage ran: its exit status and output, as a digest."""
-    command = json.loads(spec)
-    done = subprocess.run(
-        command["args"],
-        shell=command["shell"],
-        cwd=command.get("chdir") or None,
-        capture_output=True,
-        check=False,
-    )
-    out = hashlib.sha256(done.stdout).hexdigest()
-    return f"rc {done.returncode} out {out}"
-
-
-def label(resource: str) -> str:
-    """A resource as a user reads it: a probe by its command line, not its JSON."""
-    kind, _, name = resource.partition(":")
-    if kind != "probe":
-        return resource
-    args = json.loads(name)["args"]
-    return "command: " + (args if isinstance(args, str) else " ".join(args))
+    """A read-only command: its exit status and a digest of its output."""
+    try:
+        done = subprocess.run(json.loads(spec), capture_output=True, check=False)
+    except OSError as error:
+        return f"cannot run: {error.strerror}"
+    return f"rc {done.returncode} out {hashlib.sha256(done.stdout).hexdigest()}"
 
 
 def _lines(argv: list[str]) -> list[str]:
@@ -126,20 +208,15 @@ def _lines(argv: list[str]) -> list[str]:
 
 
 def observe_packages(names: list[str]) -> dict[str, str]:
-    # One dpkg call for all packages; a package dpkg does not know is simply not listed.
+    # One dpkg call for all; the status's first letter is the selection (h: held).
     found = {
-        line.split("\t")[0]: line.split("\t", 1)[1]
+        line.split("\t")[0]: line.split("\t", 1)[1].strip()
         for line in _lines(
             ["dpkg-query", "-W", "-f=${Package}\t${Version} ${db:Status-Abbrev}\n", *names]
         )
         if "\t" in line
     }
-    return {name: found.get(name, "absent").strip() for name in names}
-
-
-def observe_selections(names: list[str]) -> dict[str, str]:
-    found = dict(line.split(None, 1) for line in _lines(["dpkg", "--get-selections", *names]))
-    return {name: found.get(name, "absent").strip() for name in names}
+    return {name: found.get(name, "absent") for name in names}
 
 
 def observe_units(names: list[str]) -> dict[str, str]:
@@ -149,48 +226,57 @@ def observe_units(names: list[str]) -> dict[str, str]:
     return {name: " ".join(block.split()) for name, block in zip(names, blocks, strict=False)}
 
 
-SINGLE = {"file": observe_file, "user": observe_user, "kmod": observe_kmod, "probe": observe_probe}
-BATCHED = {"package": observe_packages, "selection": observe_selections, "unit": observe_units}
+SINGLE: dict[str, Callable[[str], str]] = {
+    "file": observe_file,
+    "user": observe_user,
+    "kmod": observe_kmod,
+    "sysctl": observe_sysctl,
+    "probe": observe_probe,
+}
+BATCHED: dict[str, Callable[[list[str]], dict[str, str]]] = {
+    "package": observe_packages,
+    "unit": observe_units,
+}
 
 
-def observe(resources: list[str]) -> dict[str, str]:
+def observe(keys: list[str]) -> dict[str, str]:
     """Each resource's current state, keyed by the resource."""
     seen: dict[str, str] = {}
     batches: dict[str, list[str]] = {}
-    for resource in sorted(set(resources)):
-        kind, _, name = resource.partition(":")
+    for key in sorted(set(keys)):
+        kind, _, name = key.partition(":")
         if kind in SINGLE:
-            seen[resource] = SINGLE[kind](name)
+            seen[key] = SINGLE[kind](name)
         elif kind in BATCHED:
             batches.setdefault(kind, []).append(name)
         else:
-            seen[resource] = "unknown kind"
+            seen[key] = "unknown kind"
     for kind, names in batches.items():
         for name, state in BATCHED[kind](names).items():
             seen[f"{kind}:{name}"] = state
     return seen
 
 
+def label(key: str) -> str:
+    """A resource as a user reads it: a probe by its command line, not its JSON."""
+    kind, _, name = key.partition(":")
+    return "command: " + " ".join(json.loads(name)) if kind == "probe" else key
+
+
 def record_path(state_dir: str, stage: str) -> str:
     return os.path.join(state_dir, f"{stage}.json")
 
 
-def record(state_dir: str, stage: str, fingerprint: str, resources: list[str]) -> bool:
-    """Keep the stage's observed state; True when the record changed."""
+def record(state_dir: str, stage: str, fingerprint: str, keys: list[str]) -> int:
+    """Keep the stage's observed state; the number of resources kept."""
     path = record_path(state_dir, stage)
-    data = {"fingerprint": fingerprint, "state": observe(resources)}
-    try:
-        with open(path) as handle:
-            if json.load(handle) == data:
-                return False
-    except (OSError, ValueError):
-        pass
+    data = {"fingerprint": fingerprint, "state": observe(keys)}
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     temporary = f"{path}.tmp"
     with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         json.dump(data, handle, sort_keys=True)
     os.replace(temporary, path)
-    return True
+    return len(data["state"])
 
 
 def why_pending(state_dir: str, stage: str, fingerprint: str) -> str | None:
@@ -203,9 +289,9 @@ def why_pending(state_dir: str, stage: str, fingerprint: str) -> str | None:
     if kept.get("fingerprint") != fingerprint:
         return "roles, playbook or inventory changed"
     now = observe(list(kept.get("state", {})))
-    drifted = sorted(r for r, state in kept["state"].items() if now.get(r) != state)
+    drifted = sorted(key for key, state in kept["state"].items() if now.get(key) != state)
     if drifted:
-        return "changed on the host: " + ", ".join(label(r) for r in drifted[:5])
+        return "changed on the host: " + ", ".join(label(key) for key in drifted[:5])
     return None
 
 
@@ -236,23 +322,30 @@ def probe(
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "mode": {"type": "str", "required": True, "choices": ["record", "probe"]},
+            "record": {"type": "str"},
+            "probe": {"type": "list", "elements": "str"},
+            "declared": {"type": "list", "elements": "dict", "default": []},
             "fingerprint": {"type": "str", "required": True},
-            "stages": {"type": "list", "elements": "str", "required": True},
-            "resources": {"type": "list", "elements": "str", "default": []},
             "state_dir": {"type": "path", "default": "/var/lib/kubeprimer/converged"},
         },
+        required_one_of=[("record", "probe")],
+        mutually_exclusive=[("record", "probe")],
         supports_check_mode=True,
     )
     p = module.params
-    if p["mode"] == "record":
-        if module.check_mode:
-            module.exit_json(changed=False)
-        # The record is bookkeeping, not a change to the host's configuration.
-        record(p["state_dir"], p["stages"][0], p["fingerprint"], p["resources"])
-        module.exit_json(changed=False)
-    pending, drifted = probe(p["state_dir"], p["stages"], p["fingerprint"], module.check_mode)
-    module.exit_json(changed=False, pending=pending, drifted=drifted)
+    if p["probe"] is not None:
+        pending, drifted = probe(p["state_dir"], p["probe"], p["fingerprint"], module.check_mode)
+        held = [stage for stage in p["probe"] if stage not in pending]
+        module.exit_json(changed=False, pending=pending, drifted=drifted, held=held)
+    try:
+        keys = resources(p["declared"])
+    except (DeclarationError, KeyError, TypeError) as error:
+        module.fail_json(
+            msg=f"The {p['record']} stage's converge declaration is not usable: {error}"
+        )
+    # The record is bookkeeping, not a change to the host's configuration.
+    count = 0 if module.check_mode else record(p["state_dir"], p["record"], p["fingerprint"], keys)
+    module.exit_json(changed=False, recorded=count)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ TASK_FILES = sorted(
 
 
 def targets_hosts(pattern: Any) -> bool:
-    """True unless every part of the host pattern is the controller."""
+    """True unless every part of the host pattern is the controller. Intersections
+    (``&group``) and exclusions (``!group``) only narrow a pattern: they add no host."""
     parts = pattern if isinstance(pattern, list) else re.split(r"[:,]", str(pattern))
-    return any(str(p).strip().lstrip("!&") not in CONTROLLER for p in parts if str(p).strip())
+    added = [str(p).strip() for p in parts if str(p).strip()[:1] not in ("", "!", "&")]
+    return any(p not in CONTROLLER for p in added)
 
 
 def plays(path: Path) -> list[dict[str, Any]]:
@@ -81,6 +83,8 @@ def test_tasks_sent_to_the_controller_never_escalate_there() -> None:
         ("kube_control_plane[0]", True),
         (["localhost"], False),
         ("etcd:!kube_node", True),
+        ("localhost:&kubeprimer_stage_controller_ca", False),
+        ("kube_node:&kubeprimer_stage_nodes", True),
     ],
 )
 def test_host_patterns_are_read_as_ansible_does(pattern: Any, expected: bool) -> None:

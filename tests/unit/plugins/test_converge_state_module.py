@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
+import tarfile
 from pathlib import Path
+
+import pytest
 
 from tests.unit.plugins.loader import load
 
@@ -25,15 +29,96 @@ def test_a_file_is_observed_by_content_mode_and_owner(tmp_path: Path) -> None:
 
 
 def test_a_probe_command_is_observed_by_exit_status_and_output() -> None:
-    echo = "probe:" + json.dumps({"args": ["echo", "on"], "shell": False, "chdir": None})
-    fails = "probe:" + json.dumps({"args": "exit 3", "shell": True, "chdir": None})
-    seen = cs.observe([echo, fails])
-    assert seen[echo].startswith("rc 0 out ")
-    assert seen[fails].startswith("rc 3 out ")
+    echo, fails = ["echo", "on"], ["sh", "-c", "exit 3"]
+    seen = cs.observe(cs.resources([{"probes": [echo, fails]}]))
+    assert seen["probe:" + json.dumps(echo)].startswith("rc 0 out ")
+    assert seen["probe:" + json.dumps(fails)].startswith("rc 3 out ")
+    assert cs.observe_probe(json.dumps(["/nonexistent/check"])).startswith("cannot run: ")
+
+
+def test_a_sysctl_is_observed_by_its_value() -> None:
+    assert cs.observe_sysctl("kernel.ostype") == "Linux"
+    assert cs.observe_sysctl("kernel.no_such_parameter") == "absent"
 
 
 def test_unknown_kinds_are_never_taken_as_unchanged() -> None:
     assert cs.observe(["gadget:x"]) == {"gadget:x": "unknown kind"}
+
+
+def test_declarations_are_typed() -> None:
+    with pytest.raises(cs.DeclarationError, match="unknown kinds"):
+        cs.resources([{"file": ["/etc/hosts"]}])
+    with pytest.raises(cs.DeclarationError, match="packages must be a list"):
+        cs.resources([{"packages": "haproxy"}])
+    with pytest.raises(cs.DeclarationError, match="argument list"):
+        cs.resources([{"probes": ["swapon --show"]}])
+
+
+def test_every_kind_of_declaration_becomes_resources(tmp_path: Path) -> None:
+    declared = {
+        "files": [
+            "/etc/hosts",
+            {"path": "/etc/certs.d/{item}/hosts.toml", "for_each": ["a.io", "b.io"]},
+            {"dests_of": {"kubeadm": {"url": "https://x/kubeadm", "dest": "/usr/bin/kubeadm"}}},
+        ],
+        "packages": ["haproxy"],
+        "units": ["haproxy"],
+        "kernel_modules": ["overlay"],
+        "sysctls": ["net.ipv4.ip_forward"],
+        "users": ["keepalived_script"],
+        "unrecorded": {"Remove old mirrors": "found at run time"},
+    }
+    assert cs.resources([declared]) == [
+        "file:/etc/certs.d/a.io/hosts.toml",
+        "file:/etc/certs.d/b.io/hosts.toml",
+        "file:/etc/hosts",
+        "file:/usr/bin/kubeadm",
+        "kmod:overlay",
+        "package:haproxy",
+        "sysctl:net.ipv4.ip_forward",
+        "unit:haproxy",
+        "user:keepalived_script",
+    ]
+
+
+def _archive(path: Path, names: list[str]) -> None:
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = len(name)
+            tar.addfile(info, io.BytesIO(name.encode()))
+
+
+def test_an_unpacked_archive_is_its_files_one_by_one(tmp_path: Path) -> None:
+    archive = tmp_path / "cni.tgz"
+    _archive(archive, ["./bridge", "./host-local", "LICENSE"])
+    entry = {"path": "/opt/cni/bin", "unpacked_from": str(archive)}
+    assert cs.file_paths(entry) == [
+        "/opt/cni/bin",
+        "/opt/cni/bin/LICENSE",
+        "/opt/cni/bin/bridge",
+        "/opt/cni/bin/host-local",
+    ]
+    assert cs.file_paths({**entry, "include": ["bridge"]}) == [
+        "/opt/cni/bin",
+        "/opt/cni/bin/bridge",
+    ]
+    # Before the archive is there (the stage failed), the folder alone is recorded.
+    assert cs.file_paths({**entry, "unpacked_from": str(tmp_path / "none.tgz")}) == ["/opt/cni/bin"]
+
+
+def test_deleting_one_unpacked_binary_is_drift(tmp_path: Path) -> None:
+    archive, folder, state = tmp_path / "cni.tgz", tmp_path / "bin", str(tmp_path / "state")
+    _archive(archive, ["./bridge", "./portmap"])
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+    declared = [{"files": [{"path": str(folder), "unpacked_from": str(archive)}]}]
+    cs.record(state, "kube_artifacts", "f1", cs.resources(declared))
+    assert cs.why_pending(state, "kube_artifacts", "f1") is None
+    (folder / "portmap").unlink()
+    assert cs.why_pending(state, "kube_artifacts", "f1") == (
+        f"changed on the host: file:{folder}/portmap"
+    )
 
 
 def test_a_recorded_stage_holds_until_a_resource_or_the_fingerprint_changes(
@@ -41,10 +126,9 @@ def test_a_recorded_stage_holds_until_a_resource_or_the_fingerprint_changes(
 ) -> None:
     state, managed = str(tmp_path / "state"), tmp_path / "hosts"
     managed.write_text("10.0.0.1 node-1\n")
-    resources = [f"file:{managed}"]
+    keys = cs.resources([{"files": [str(managed)]}])
     assert cs.why_pending(state, "nodes", "f1") == "no record of a completed run"
-    assert cs.record(state, "nodes", "f1", resources) is True
-    assert cs.record(state, "nodes", "f1", resources) is False
+    assert cs.record(state, "nodes", "f1", keys) == 1
     assert cs.why_pending(state, "nodes", "f1") is None
     assert cs.why_pending(state, "nodes", "f2") == "roles, playbook or inventory changed"
     managed.write_text("10.0.0.9 node-1\n")
@@ -82,7 +166,6 @@ def test_the_probe_tells_drift_from_stages_that_never_completed(tmp_path: Path) 
 def test_a_drifted_probe_is_named_by_its_command_line(tmp_path: Path) -> None:
     state, flag = str(tmp_path / "state"), tmp_path / "flag"
     flag.write_text("on")
-    check = "probe:" + json.dumps({"args": ["cat", str(flag)], "shell": False, "chdir": None})
-    cs.record(state, "nodes", "f1", [check])
+    cs.record(state, "nodes", "f1", cs.resources([{"probes": [["cat", str(flag)]]}]))
     flag.write_text("off")
     assert cs.why_pending(state, "nodes", "f1") == f"changed on the host: command: cat {flag}"
