@@ -18,7 +18,7 @@ from kubeprimer import redact
 from kubeprimer.ansible import hostkeys
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.errors import UserError
-from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, PLUGINS, ROOT
+from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, ROOT
 
 # What a run's outcome means to the caller; 2 stays reserved for bad input.
 EXIT_OK = 0
@@ -89,7 +89,7 @@ def run_playbook(
         # One more than the inventory's hosts: plays that address the controller
         # (localhost) beside every node would otherwise run on it in a second round.
         forks=max(1, min(hosts + 1, forks_max)),
-        envvars=environment(inventory, runs_dir, log_dir),
+        envvars=environment(inventory, runs_dir),
         # ansible-runner would otherwise point the fact cache into this run's folder,
         # where the next run never finds it; ansible.cfg's cache is the shared one.
         fact_cache_type="",
@@ -112,15 +112,12 @@ def run_playbook(
     return RunResult(code, log_dir, progress.stats, progress.unpredictable)
 
 
-def environment(inventory: Path, runs_dir: Path, log_dir: Path) -> dict[str, str]:
+def environment(inventory: Path, runs_dir: Path) -> dict[str, str]:
     """The environment of every Ansible process kubeprimer starts on ``inventory``."""
     return {
         **hostkeys.environment(inventory, runs_dir),
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        # ansible-runner adds its own callback folder to this one.
-        "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS / "callback"),
-        "KUBEPRIMER_CONVERGE_DIR": str(log_dir / "converge"),
         "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(runs_dir / "facts"),
         "ANSIBLE_FORCE_COLOR": "0",
         "PYTHONUNBUFFERED": "1",

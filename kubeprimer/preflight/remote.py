@@ -73,7 +73,7 @@ def gather(inv: Inventory, timeout: int = 10, runs_dir: Path = ROOT / ".runs") -
         return True
 
     log_dir = new_run_dir(runs_dir, "preflight")
-    env = environment(inv.path, runs_dir, log_dir)
+    env = environment(inv.path, runs_dir)
     # A fresh connection, never an earlier run's master: ssh checks the key only on connect.
     env["ANSIBLE_SSH_ARGS"] = "-o ControlPath=none " + env["ANSIBLE_SSH_ARGS"]
     ansible_runner.run(
