@@ -12,9 +12,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from kubeprimer.paths import ROLES
+from tests.integration.roles.localplay import run_role
 from tests.unit.cluster.conftest import by_kind, docs
 from tests.unit.cluster.kubelet_schema import conntrack_problems, kubelet_problems
 
@@ -154,3 +156,31 @@ def test_the_schemas_refuse_what_kubelet_and_kube_proxy_refuse() -> None:
     ]
     assert kubelet_problems(KUBELET) == []
     assert conntrack_problems(PROXY) == []
+
+
+PREFLIGHT_REFUSAL = "is a container (kube_node_in_container) but kubelet_extra_config"
+# The role alone, without roles/kube_defaults: the cluster-wide setting it reads.
+CONTAINER_NODE = {"kube_node_in_container": True, "kubelet_extra_config": {}}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"kubelet_extra_config": {"protectKernelDefaults": True}},
+        {"kubelet_extra_config": {"failSwapOn": True}},
+        {"kubeadm_container_proxy_config": {"conntrack": {"maxPerCore": 32768}}},
+    ],
+)
+def test_kubeadm_preflight_refuses_to_undo_a_container_setting(
+    tmp_path: Path, settings: dict[str, Any]
+) -> None:
+    done = run_role(tmp_path, "kubeadm", ["preflight"], {**CONTAINER_NODE, **settings})
+    assert done.returncode != 0
+    assert PREFLIGHT_REFUSAL in done.stdout
+
+
+def test_kubeadm_preflight_passes_container_settings_through(tmp_path: Path) -> None:
+    # Later checks fail here (no kubeadm binary on this machine); this one must not.
+    done = run_role(tmp_path, "kubeadm", ["preflight"], CONTAINER_NODE)
+    assert "Check a container node keeps the settings" in done.stdout
+    assert PREFLIGHT_REFUSAL not in done.stdout
