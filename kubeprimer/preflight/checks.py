@@ -88,6 +88,10 @@ def check_privilege(host: Host, facts: Facts, _all: dict[str, Facts], _inv: Inve
 def check_swap(host: Host, facts: Facts, _all: dict[str, Facts], _inv: Inventory) -> Outcome:
     if not facts["swaps"]:
         return ok("off")
+    from kubeprimer.preflight import container_node  # it builds on this module's verdicts
+
+    if container_node.wanted(host):
+        return note(f"the host's {len(facts['swaps'])} swap device(s); kubelet tolerates them here")
     return note(f"{len(facts['swaps'])} swap device(s) on; node preparation turns swap off")
 
 

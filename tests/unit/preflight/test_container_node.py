@@ -177,3 +177,10 @@ def test_probe_reports_kmsg_and_read_only_cgroups() -> None:
         "unreadable ("
     )
     assert isinstance(facts["cgroup"]["read_only"], list)
+
+
+def test_swap_of_a_container_node_is_the_hosts_and_stays(tmp_path: Path) -> None:
+    inv = lab(tmp_path)
+    facts = copy.deepcopy(NSPAWN) | {"swaps": ["/swapfile file 1024 0 -2"]}
+    outcome = checks.check_swap(inv.hosts["w1"], facts, {"w1": facts}, inv)
+    assert outcome == checks.note("the host's 1 swap device(s); kubelet tolerates them here")
