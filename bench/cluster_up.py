@@ -11,12 +11,20 @@ are skipped) and with --full (every task of every stage runs again), for compari
 Each "first run" boots a fresh lab (`invoke lab.up`, not timed) and removes it after.
 Medians over --runs. Needs root (the lab).
 
+Converged runs also report the controller's CPU time per host (user + system of
+`invoke` and every process it starts: ansible-playbook, its workers, ssh), and --floor
+times what any converged run must do at least on the same nodes: `ansible-playbook`
+starting, loading the inventory and running one module (ping) on every host. Sizes
+above the lab's node limit raise it through Invoke's configuration
+(INVOKE_KUBEPRIMER_LAB_MAX_NODES), e.g. `--sizes 30 --no-full --skip-baseline --floor`.
+
 By default the lab's package proxy already holds every Debian package (warm), so first
 runs measure our own overhead at its largest share. With --cold the proxy's cache is
 emptied before every first run and every bare-playbook run, so both download their
 packages as on freshly installed bare metal; this needs every other lab to be down.
 
-Usage: .venv/bin/python bench/cluster_up.py [--runs N] [--sizes 3,6] [--skip-baseline] [--cold]
+Usage: .venv/bin/python bench/cluster_up.py [--runs N] [--converged-runs N] [--sizes 3,6]
+       [--skip-baseline] [--cold] [--no-full] [--floor] [--lab NAME]
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,11 +47,19 @@ from kubeprimer.lab.config import LabConfig
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASELINE = ROOT / "bench" / "bare_packages.yml"
+FLOOR = ROOT / "bench" / "one_module.yml"
+# The lab's node limit, raised for the sizes asked for.
+LAB_ENV = dict(os.environ)
 
 
 def invoke(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "invoke"), *args], cwd=ROOT, capture_output=True, text=True, check=check
+        [str(BIN / "invoke"), *args],
+        cwd=ROOT,
+        env=LAB_ENV,
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 
@@ -80,13 +97,34 @@ def stage_reached(output: str) -> str:
     return names[-1].strip() if names else "?"
 
 
-def timed_up(inventory: Path, *flags: str) -> tuple[float, str, int]:
-    start = time.perf_counter()
+def children_cpu() -> float:
+    """User + system seconds of every finished child process of this one, so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed_up(inventory: Path, *flags: str) -> tuple[float, str, int, float]:
+    """Wall time, output, exit status and controller CPU seconds of one cluster.up."""
+    cpu, start = children_cpu(), time.perf_counter()
     done = invoke("cluster.up", "-i", str(inventory), *flags, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode == 2:
         raise SystemExit(f"cluster.up rejected the lab inventory:\n{done.stdout}{done.stderr}")
-    return elapsed, done.stdout + done.stderr, done.returncode
+    return elapsed, done.stdout + done.stderr, done.returncode, children_cpu() - cpu
+
+
+def timed_floor(inventory: Path) -> tuple[float, float]:
+    """Wall time and controller CPU of ansible-playbook running one module on every host."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    cpu, start = children_cpu(), time.perf_counter()
+    subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", "50", str(FLOOR)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def timed_baseline(inventory: Path) -> float:
@@ -109,13 +147,23 @@ def median(samples: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement")
+    parser.add_argument(
+        "--converged-runs", type=int, help="converged runs per size (default: --runs)"
+    )
     parser.add_argument("--sizes", default="3,6", help="lab sizes to measure")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
         "--cold", action="store_true", help="empty the package cache before first runs"
     )
+    parser.add_argument("--no-full", action="store_true", help="skip the --full runs")
+    parser.add_argument(
+        "--floor", action="store_true", help="time one module on every host (bench/one_module.yml)"
+    )
+    parser.add_argument("--lab", default="bench", help="lab name prefix (the size is appended)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    converged_runs = args.converged_runs or args.runs
+    LAB_ENV["INVOKE_KUBEPRIMER_LAB_MAX_NODES"] = str(max([*sizes, 12]))
 
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
@@ -125,25 +173,35 @@ def main() -> None:
     first: dict[int, list[float]] = {n: [] for n in sizes}
     again: dict[int, list[float]] = {n: [] for n in sizes}
     full: dict[int, list[float]] = {n: [] for n in sizes}
+    cpu: dict[int, list[float]] = {n: [] for n in sizes}
+    floor: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
     baseline: list[float] = []
     for n in sizes:
-        name = f"bench{n}"
+        name = f"{args.lab}{n}"
         for i in range(args.runs):
             inventory = fresh_lab(name, n, args.cold)
-            elapsed, output, rc = timed_up(inventory)
+            elapsed, output, rc, _ = timed_up(inventory)
             first[n].append(elapsed)
             print(
                 f"{n} nodes, first run {i + 1}: {elapsed:.1f} s (exit {rc}, stopped in: {stage_reached(output)})"
             )
             if i == 0:
                 # Converged re-runs on the same lab.
-                for j in range(args.runs):
-                    elapsed, output, rc = timed_up(inventory)
+                for j in range(converged_runs):
+                    elapsed, output, rc, used = timed_up(inventory)
                     again[n].append(elapsed)
-                    print(f"{n} nodes, second run {j + 1}: {elapsed:.1f} s (exit {rc})")
+                    cpu[n].append(used / n)
+                    print(
+                        f"{n} nodes, second run {j + 1}: {elapsed:.1f} s (exit {rc}),"
+                        f" controller CPU {used / n:.2f} s per host,"
+                        f" load {os.getloadavg()[0]:.1f}"
+                    )
+                for j in range(converged_runs if args.floor else 0):
+                    floor[n].append(timed_floor(inventory))
+                    print(f"{n} nodes, one module on every host {j + 1}: {floor[n][-1][0]:.1f} s")
                 # The same, with every stage run again (no converge records used).
-                for j in range(args.runs):
-                    elapsed, output, rc = timed_up(inventory, "--full")
+                for j in range(0 if args.no_full else args.runs):
+                    elapsed, output, rc, _ = timed_up(inventory, "--full")
                     full[n].append(elapsed)
                     print(f"{n} nodes, converged --full run {j + 1}: {elapsed:.1f} s (exit {rc})")
         if n == 3 and not args.skip_baseline:
@@ -158,8 +216,16 @@ def main() -> None:
         f, a = median(first[n]), median(again[n])
         print(
             f"{n} nodes: first {f:.1f} s, second {a:.1f} s, second/first {a / f:.0%} (target <= 10%);"
+            f" controller CPU {median(cpu[n]):.2f} s per host;"
             f" converged with --full {median(full[n]):.1f} s"
         )
+        if floor[n]:
+            wall = median([w for w, _ in floor[n]])
+            used = median([c for _, c in floor[n]])
+            print(
+                f"{n} nodes: floor (ansible-playbook, one module on every host) {wall:.1f} s,"
+                f" controller CPU {used / n:.2f} s per host"
+            )
     if 3 in sizes and 6 in sizes:
         ratio = median(again[6]) / median(again[3])
         print(f"converged 6 vs 3 nodes: {ratio:.2f}x (target <= 1.5x)")
