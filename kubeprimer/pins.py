@@ -35,6 +35,8 @@ class Pin:
     source: str
     line: str = ""  # the Kubernetes minor ("1.36") or Debian release a sub-pin belongs to
     warning: str = ""
+    # Why a pin past its end of life is still offered (only ever on request, never a default).
+    kept_past_eol: str = ""
 
     @property
     def name(self) -> str:
@@ -53,7 +55,8 @@ class Pin:
     def status(self, today: datetime.date) -> str:
         """One phrase: past end of life first, then what a reader should know."""
         if self.past_eol(today):
-            return f"PAST END OF LIFE ({self.eol})"
+            kept = f": {self.kept_past_eol}" if self.kept_past_eol else ""
+            return f"PAST END OF LIFE ({self.eol}){kept}"
         if self.eol is not None and (self.eol - today).days <= EOL_SOON_DAYS:
             return f"end of life on {self.eol}"
         if self.warning:
@@ -97,6 +100,7 @@ def _pin(component: str, entry: Mapping[str, Any], line: str = "") -> Pin:
         source=str(entry.get("source") or ""),
         line=line,
         warning=str(entry.get("warning") or ""),
+        kept_past_eol=str(entry.get("kept_past_eol") or ""),
     )
 
 

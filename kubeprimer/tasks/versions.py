@@ -39,6 +39,7 @@ def listing_data(on: datetime.date) -> dict[str, Any]:
                 "eol": pin.eol.isoformat() if pin.eol else None,
                 "latest": pin.latest,
                 "past_eol": pin.past_eol(on),
+                "kept_past_eol": pin.kept_past_eol or None,
                 "status": pin.status(on),
                 "source": pin.source,
             }

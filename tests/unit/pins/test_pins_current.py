@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from kubeprimer import pins
+from kubeprimer import pins, yamlfile
 from kubeprimer.errors import UserError
+from kubeprimer.paths import ADDONS, ROLES
 
 PINS = pins.load()
 LISTING = list(pins.listing())
@@ -20,6 +21,8 @@ FIELDS = ("version", "released", "eol", "latest", "source")
 @pytest.mark.parametrize("pin", LISTING, ids=[p.name for p in LISTING])
 def test_pin_is_not_past_its_end_of_life(pin: pins.Pin) -> None:
     today = datetime.date.today()
+    if pin.kept_past_eol:
+        pytest.skip(f"offered on request only: {pin.kept_past_eol}")
     assert not pin.past_eol(today), (
         f"{pin.name} {pin.version} reached its end of life on {pin.eol}; refresh it in {pins.PINS_FILE}"
     )
@@ -43,6 +46,19 @@ def test_entry_has_the_schema_fields(name: str) -> None:
     for key in ("checksums",):
         if key in entry:
             assert str(entry[key]).startswith("https://"), f"{name}: {key} is not a URL"
+
+
+def test_pins_kept_past_eol_are_never_what_a_default_install_deploys() -> None:
+    """Weave and ingress-nginx stay offered for clusters that run them, never chosen for a new one."""
+    kept = {p.component for p in LISTING if p.kept_past_eol}
+    assert kept == {"weave", "ingress_nginx"}
+    cni = yamlfile.read(ROLES / "kube_defaults" / "defaults" / "main" / "cluster.yml")["kube_cni"]
+    ingress = yamlfile.read(ADDONS / "ingress" / "addon.yml")["settings"]["controller"]["default"]
+    assert (cni, ingress) == ("flannel", "haproxy")
+    for pin in LISTING:
+        if pin.kept_past_eol:
+            assert pin.warning, f"{pin.name} is kept past its end of life without a warning"
+            assert "PAST END OF LIFE" in pin.status(datetime.date(2100, 1, 1))
 
 
 def test_the_default_kubernetes_is_one_of_the_pinned_minors() -> None:
