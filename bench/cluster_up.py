@@ -66,7 +66,7 @@ def invoke(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def lab_up(name: str, nodes: int) -> Path:
     """Boot the lab; its inventory path is the one lab.up reports."""
     done = invoke("lab.up", f"--name={name}", f"--nodes={nodes}")
-    found = re.search(r"^inventory: (\S+)$", done.stdout, re.M)
+    found = re.search(r"^inventory: (\S+)", done.stdout, re.M)
     if not found:
         raise SystemExit(f"lab.up did not report an inventory:\n{done.stdout}{done.stderr}")
     return Path(found.group(1))
