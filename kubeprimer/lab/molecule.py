@@ -8,8 +8,9 @@ create and destroy playbooks::
     python -m kubeprimer.lab.molecule destroy --role ROLE --scenario SCENARIO
 
 Each scenario gets its own lab, named from the role, the scenario and
-KUBEPRIMER_MOLECULE_OS, so scenarios of different roles, or of one role on two
-releases, run at the same time without meeting. Set KUBEPRIMER_MOLECULE_LAB to the
+KUBEPRIMER_MOLECULE_OS, so scenarios of different roles run at the same time without
+meeting (one role's scenario must still run once at a time: Molecule keeps one state
+folder per scenario, whatever the release). Set KUBEPRIMER_MOLECULE_LAB to the
 name of a lab that is already up to run a scenario on its first nodes instead (faster
 when iterating; destroy then leaves that lab alone).
 
