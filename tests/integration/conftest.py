@@ -27,10 +27,13 @@ from pathlib import Path
 import pytest
 
 from kubeprimer.lab import host, lifecycle, plan
-from kubeprimer.lab.config import LabConfig
+from kubeprimer.lab.config import RELEASES, LabConfig
 
 LAB_SIZE = 3
 OS_ENV = "KUBEPRIMER_TEST_LAB_OS"
+# Every supported release, nodes taking them in turn: labs whose tests cover both
+# releases in one run (the cluster end to end).
+MIXED = list(RELEASES)
 
 
 def session_lab_releases() -> list[str] | None:

@@ -21,7 +21,7 @@ import pytest
 from kubeprimer.lab import lifecycle
 from kubeprimer.lab.config import LabConfig
 from kubeprimer.paths import ROOT
-from tests.integration.conftest import RunningLab
+from tests.integration.conftest import MIXED, RunningLab
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,8 @@ def cluster_lab(
     lab_config: LabConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningLab]:
     inventory = tmp_path_factory.mktemp("cluster-up-inventory")
-    status = lifecycle.up(lab_config, NAME, 3, inventory_dir=inventory)
+    # Debian 12 and 13 nodes side by side: every host stage converges on both.
+    status = lifecycle.up(lab_config, NAME, 3, inventory_dir=inventory, releases=MIXED)
     try:
         yield RunningLab(lab_config, status, inventory / "hosts.yml")
     finally:
