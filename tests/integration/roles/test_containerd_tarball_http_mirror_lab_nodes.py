@@ -14,8 +14,8 @@ tests/unit/roles/test_containerd_config.py.
 
 The role runs for real: download and checksum checks through the mirror, unpacking,
 install, unit, configuration, service; containerd runs and ``ctr version`` answers, a
-second run changes nothing, a new version replaces the binaries and restarts containerd
-once, and a file that does not match its published checksum stops the run with one
+second run changes nothing, a new version replaces the binaries, restarts containerd
+once and leaves no earlier release in the cache, and a file that does not match its published checksum stops the run with one
 sentence and changes nothing.
 """
 
@@ -207,6 +207,9 @@ def test_a_new_release_replaces_the_binaries_and_restarts_containerd_once(
     starts = lab.ssh(node, f"journalctl -u containerd -o cat --since @{since}").stdout
     assert len(re.findall(r"^Started containerd", starts, re.M)) == 1, starts
     assert lab.ssh(node, "systemctl is-active containerd").stdout.strip() == "active"
+    # The replaced release's tarball and unpacked binaries are gone from the cache.
+    cache = lab.ssh(node, "ls /var/cache/kubeprimer/containerd").stdout.split()
+    assert cache == [f"containerd-{newer}", f"containerd-{newer}-linux-amd64.tar.gz"]
 
 
 def test_a_file_that_does_not_match_its_checksum_stops_with_one_sentence(
