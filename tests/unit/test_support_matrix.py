@@ -26,6 +26,15 @@ def test_the_supported_releases_are_those_containerd_is_pinned_for() -> None:
     assert platforms.describe() == "Debian 12 (bookworm) or 13 (trixie)"
 
 
+def test_every_per_release_pin_covers_exactly_the_supported_releases() -> None:
+    distro = {
+        c: e["distro"] for c, e in pins.load().items() if isinstance(e, dict) and "distro" in e
+    }
+    assert "containerd" in distro
+    for component, per_release in distro.items():
+        assert set(per_release) == set(SUPPORTED), component
+
+
 @pytest.mark.parametrize("meta", META, ids=[m.parent.parent.name for m in META])
 def test_every_role_claims_exactly_the_supported_releases(meta: Path) -> None:
     info = yaml.safe_load(meta.read_text())["galaxy_info"]
