@@ -32,10 +32,11 @@ pytestmark = pytest.mark.integration
 SCENARIOS = sorted(p.parent.parent.parent for p in ROLES.glob("*/molecule/default/molecule.yml"))
 TIMEOUT = 1200
 MATRIX_ENV = "KUBEPRIMER_MOLECULE_MATRIX"
-# Single-node scenarios of roles whose packages or configuration differ between the
-# releases (containerd 1.6 and 1.7) run again with every node on trixie. Multi-node
-# scenarios mix releases in their molecule.yml instead, which costs no extra run.
-SECOND_RELEASE = {"containerd": "trixie"}
+# Roles whose packages or configuration differ between the releases and whose scenario
+# cannot mix them run again with every node on trixie: containerd (1.6 and 1.7, one
+# node) and glusterfs_server (10.3 and 11.1; a pool never mixes releases). Other
+# multi-node scenarios mix releases in their molecule.yml, which costs no extra run.
+SECOND_RELEASE = {"containerd": "trixie", "glusterfs_server": "trixie"}
 DESTROY = [sys.executable, "-m", "kubeprimer.lab.molecule", "destroy"]
 
 
