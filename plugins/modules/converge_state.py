@@ -49,7 +49,7 @@ options:
       - One declaration per role of the stage (its vars/converge.yml), each a mapping of
         kinds to lists. C(files) entries are paths, or mappings with C(path) and one of
         C(for_each) (a list; C({item}) in the path stands for each element),
-        C(unpacked_from) (an archive on the host: each of its files, or those named in
+        C(unpacked_from) (an archive on the host; each of its files, or those named in
         C(include), under the folder C(path)) and C(dests_of) (a checked_download
         C(files) mapping, whose C(dest) values are the files). C(packages), C(units),
         C(kernel_modules), C(sysctls) and C(users) are names; C(probes) are commands as
