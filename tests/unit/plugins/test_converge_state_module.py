@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.unit.plugins.loader import load
 
@@ -169,3 +170,9 @@ def test_a_drifted_probe_is_named_by_its_command_line(tmp_path: Path) -> None:
     cs.record(state, "nodes", "f1", cs.resources([{"probes": [["cat", str(flag)]]}]))
     flag.write_text("off")
     assert cs.why_pending(state, "nodes", "f1") == f"changed on the host: command: cat {flag}"
+
+
+def test_the_documentation_parses_as_ansible_doc_reads_it() -> None:
+    doc = yaml.safe_load(cs.DOCUMENTATION)
+    assert set(doc["options"]) == {"record", "probe", "declared", "fingerprint", "state_dir"}
+    assert set(yaml.safe_load(cs.RETURN)) == {"pending", "drifted", "held", "recorded"}
