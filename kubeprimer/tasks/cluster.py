@@ -111,7 +111,8 @@ def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
 
 def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
     """What cluster.yml needs to skip stages whose recorded state still holds
-    (playbooks/tasks/converge_*.yml); with ``full`` every stage runs and is recorded."""
+    (the probe plays of playbooks/cluster.yml); with ``full`` every stage runs and is
+    recorded."""
     from kubeprimer.ansible.fingerprint import fingerprint
 
     return {
