@@ -3,16 +3,15 @@ ansible-playbook itself (so Ansible's own variable precedence and filters apply)
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from kubeprimer.paths import ANSIBLE_CFG, ROOT
+from kubeprimer.paths import ROOT
+from tests.ansible_run import ANSIBLE_PLAYBOOK, playbook_env
 from tests.unit.cluster.scenarios import SCENARIOS, Scenario
 
 RENDER_PLAYBOOK = Path(__file__).with_name("render.yml")
@@ -31,9 +30,7 @@ def write_inventory(base: Path, scenario: Scenario) -> Path:
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """scenario name -> folder with one sub-folder of rendered files per host."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_CFG), "ANSIBLE_NOCOLOR": "1"}
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
+    env = playbook_env()
     runs: dict[str, tuple[Path, subprocess.Popen[str]]] = {}
     # The three renders run side by side: each is a few seconds of Ansible start-up.
     for name, scenario in SCENARIOS.items():
@@ -41,7 +38,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pat
         inventory = write_inventory(base / "inventory", scenario)
         out = base / "out"
         cmd = [
-            f"{bindir}/ansible-playbook",
+            ANSIBLE_PLAYBOOK,
             "-i",
             str(inventory),
             str(RENDER_PLAYBOOK),

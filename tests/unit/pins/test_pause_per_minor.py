@@ -4,16 +4,13 @@ an inventory's kube_version names (rendered by Ansible with the role's own varia
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from kubeprimer import pins
-from kubeprimer.paths import ANSIBLE_CFG, ROOT
+from tests.ansible_run import run_playbook
 
 # kubeadm's PauseVersion (cmd/kubeadm/app/constants/constants.go) on each release branch:
 # 3.10.1 up to 1.35, 3.10.2 from 1.36.
@@ -51,19 +48,7 @@ def test_containerd_configures_the_pause_of_the_inventorys_minor(tmp_path: Path)
     ]
     playbook = tmp_path / "pause.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_CFG), "ANSIBLE_NOCOLOR": "1"}
-    env["ANSIBLE_ROLES_PATH"] = str(ROOT / "roles")
-    env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
-    done = subprocess.run(
-        [str(bindir / "ansible-playbook"), "-i", "localhost,", str(playbook)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_playbook(["-i", "localhost,", str(playbook)])
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     shown = dict(re.findall(r"pause (\d+\.\d+)=([^\s\"]+)", done.stdout))
     assert shown == {m: f"registry.k8s.io/pause:{tag}" for m, tag in KUBEADM_PAUSE.items()}

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ import pytest
 import yaml
 
 from kubeprimer import pins
-from kubeprimer.paths import ANSIBLE_CFG, ROOT
+from tests.ansible_run import run_playbook
 
 RENDER_PLAYBOOK = Path(__file__).with_name("test_containerd_config_render.yml")
 MIRROR = "https://registry.example.internal:5000"
@@ -128,30 +125,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("containerd-render")
     inventory = base / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": HOSTS}}))
-    bindir = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
-        "ANSIBLE_NOCOLOR": "1",
-        "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
-    }
     out = base / "out"
-    done = subprocess.run(
-        [
-            f"{bindir}/ansible-playbook",
-            "-i",
-            str(inventory),
-            str(RENDER_PLAYBOOK),
-            "-e",
-            f"render_dir={out}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_playbook(["-i", str(inventory), str(RENDER_PLAYBOOK), "-e", f"render_dir={out}"])
     assert done.returncode == 0, f"rendering failed:\n{(done.stdout + done.stderr)[-4000:]}"
     return {host: out / host for host in HOSTS}
 

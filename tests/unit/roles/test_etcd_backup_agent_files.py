@@ -7,14 +7,13 @@ this runs the role's own copy task in check mode and compares its items with the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from kubeprimer.paths import ANSIBLE_CFG, ROLES, ROOT
+from kubeprimer.paths import ROLES, ROOT
+from tests.ansible_run import run_playbook
 
 ROLE = ROLES / "etcd_backup"
 AGENT = ROOT / "kubeprimer" / "etcd" / "agent"
@@ -55,9 +54,8 @@ def test_the_role_copies_every_python_file_of_the_package(tmp_path: Path) -> Non
             ]
         )
     )
-    done = subprocess.run(
+    done = run_playbook(
         [
-            str(Path(sys.executable).with_name("ansible-playbook")),
             "-i",
             "localhost,",
             "-c",
@@ -69,16 +67,7 @@ def test_the_role_copies_every_python_file_of_the_package(tmp_path: Path) -> Non
             AGENT_TASK,
             str(tmp_path / "play.yml"),
         ],
-        env={
-            **os.environ,
-            "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
-            "ANSIBLE_ROLES_PATH": str(ROLES),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     tasks = json.loads(done.stdout)["plays"][0]["tasks"]
