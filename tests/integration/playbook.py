@@ -3,14 +3,12 @@ over SSH), the way cluster.up runs the roles: escalated, with the project's ansi
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from kubeprimer.paths import ANSIBLE_CFG, ROLES, ROOT
+from tests.ansible_run import run_playbook
 
 
 def play_roles(
@@ -42,20 +40,8 @@ def play_roles(
             ]
         )
     )
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
-        "ANSIBLE_ROLES_PATH": str(ROLES),
-        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(workdir / "facts"),
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
-    return subprocess.run(
-        [str(ansible_playbook), "-i", str(inventory), str(playbook), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_playbook(
+        ["-i", str(inventory), str(playbook), *extra],
+        env={"ANSIBLE_CACHE_PLUGIN_CONNECTION": str(workdir / "facts")},
         timeout=600,
-        check=False,
     )

@@ -6,7 +6,6 @@ folders the test hands them through variables.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kubeprimer.paths import ANSIBLE_CFG, ROLES, ROOT
+from tests.ansible_run import run_playbook
 
 
 def run_role(
@@ -72,15 +71,8 @@ def run_plays(
     inventory_file.write_text(yaml.safe_dump(inventory))
     extra = tmp_path / "extra-vars.yml"
     extra.write_text(yaml.safe_dump(extra_vars or {}))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
-        "ANSIBLE_ROLES_PATH": str(ROLES),
-        "ANSIBLE_FACT_CACHING_CONNECTION": str(tmp_path / "facts"),
-    }
-    return subprocess.run(
+    return run_playbook(
         [
-            "ansible-playbook",
             "-i",
             str(inventory_file),
             "-e",
@@ -88,12 +80,7 @@ def run_plays(
             str(playbook),
             *(["--check"] if check else []),
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        env={"ANSIBLE_FACT_CACHING_CONNECTION": str(tmp_path / "facts")},
     )
 
 
