@@ -11,6 +11,7 @@ from kubeprimer.etcd.agent import config, health, metrics, restic
 from kubeprimer.etcd.agent.restore import this_member
 from kubeprimer.etcd.agent.run import BAD_INPUT, AgentError
 from kubeprimer.etcd.report import backups_table, human_size
+from tests.unit.etcd.samples import LISTED_BACKUP
 
 REPO = "sftp:backup@10.0.0.9:/srv/etcd"
 
@@ -134,19 +135,7 @@ def test_unknown_member_asks_for_its_name() -> None:
 def test_list_table_and_sizes() -> None:
     assert human_size(512) == "512 B"
     assert human_size(200 * 1024 * 1024) == "200.0 MiB"
-    table = backups_table(
-        [
-            {
-                "short_id": "1a2b3c4d",
-                "time": "2026-01-02T03:04:05.5Z",
-                "size": 4096,
-                "revision": 42,
-                "keys": 7,
-                "host": "cp1",
-                "etcd_version": "3.5.1",
-            }
-        ]
-    )
+    table = backups_table([LISTED_BACKUP])
     assert len(table.rows) == 1
 
 

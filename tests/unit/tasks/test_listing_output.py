@@ -23,6 +23,7 @@ from rich.text import Text
 
 from kubeprimer import output
 from kubeprimer.paths import ROOT
+from tests.unit.etcd.samples import LISTED_BACKUP
 
 BOX = set("─│┃━┏┓┗┛┡┩╇╈┼╂")
 
@@ -83,16 +84,7 @@ def test_preflight_report_data() -> None:
 def test_etcd_backups_in_a_pipe() -> None:
     from kubeprimer.etcd.report import backups_table
 
-    entry = {
-        "short_id": "1a2b3c4d",
-        "time": "2026-01-02T03:04:05.5Z",
-        "size": 4096,
-        "revision": 42,
-        "keys": 7,
-        "host": "cp1",
-        "etcd_version": "3.5.1",
-    }
-    header, row = output.plain_lines(backups_table([entry]))[1:]
+    header, row = output.plain_lines(backups_table([LISTED_BACKUP]))[1:]
     assert header.split() == ["ID", "TIME", "SIZE", "REVISION", "KEYS", "HOST", "ETCD"]
     assert row.startswith("1a2b3c4d ") and row.split()[-2:] == ["cp1", "3.5.1"]
 
