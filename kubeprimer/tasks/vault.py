@@ -216,9 +216,17 @@ def _server(
 
 
 def _config(
-    c: Any, config: str, servers: dict[str, Any], prune: bool, write: bool, json: bool
+    c: Any,
+    config: str,
+    servers: tuple[str | None, str | None, str | None, str | None],
+    prune: bool,
+    write: bool,
+    json: bool,
 ) -> None:
-    """Shared by plan and apply: check the file and the server, print the plan, maybe apply."""
+    """Shared by plan and apply: check the file and the server, print the plan, maybe apply.
+
+    ``servers`` is the tasks' address, ca_cert, inventory and token_file, as _server takes them.
+    """
     from kubeprimer.errors import UserError
     from kubeprimer.vault import config as vault_config
     from kubeprimer.vault import plan as planning
@@ -231,7 +239,7 @@ def _config(
             "what to remove under remove:."
         )
     try:
-        client = _server(c, **servers)
+        client = _server(c, *servers)
     except UserError as error:
         if not problems:
             raise
@@ -271,12 +279,7 @@ def plan(
     json: bool = False,
 ) -> None:
     """Show what vault.apply would change; change nothing."""
-    servers = {
-        "address": address,
-        "ca_cert": ca_cert,
-        "inventory": inventory,
-        "token_file": token_file,
-    }
+    servers = (address, ca_cert, inventory, token_file)
     _config(c, config, servers, prune, write=False, json=json)
 
 
@@ -292,12 +295,7 @@ def apply(
     json: bool = False,
 ) -> None:
     """Make the server match the configuration file (mounts, policies, roles, secrets)."""
-    servers = {
-        "address": address,
-        "ca_cert": ca_cert,
-        "inventory": inventory,
-        "token_file": token_file,
-    }
+    servers = (address, ca_cert, inventory, token_file)
     _config(c, config, servers, prune, write=True, json=json)
 
 
