@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.ansible_run import run_playbook
+from tests.programs import run_playbook
 
 
 def play_roles(

@@ -12,6 +12,7 @@ from invoke import Collection, Task
 
 from kubeprimer.paths import ROOT
 from kubeprimer.tasks import ns
+from tests.programs import run_program
 
 
 def all_tasks(collection: Collection) -> list[tuple[str, Task]]:  # type: ignore[type-arg]
@@ -71,15 +72,7 @@ def test_tasks_have_whole_number_options() -> None:
     ("name", "flag"), INT_OPTIONS[:3], ids=[f"{n} --{f}" for n, f in INT_OPTIONS[:3]]
 )
 def test_an_option_that_is_not_a_number_is_one_sentence_and_exit_2(name: str, flag: str) -> None:
-    done = subprocess.run(
-        [bin_path("invoke"), name, f"--{flag}", "abc"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    done = run_program("invoke", name, f"--{flag}", "abc")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: --{flag} takes a whole number, not 'abc'."
     assert "Traceback" not in done.stdout + done.stderr

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.ansible_run import run_playbook
+from tests.programs import run_playbook
 
 
 def run_role(

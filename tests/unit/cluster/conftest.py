@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kubeprimer.paths import ROOT
-from tests.ansible_run import ANSIBLE_PLAYBOOK, playbook_env
+from tests.programs import ANSIBLE_PLAYBOOK, playbook_env
 from tests.unit.cluster.scenarios import SCENARIOS, Scenario
 
 RENDER_PLAYBOOK = Path(__file__).with_name("render.yml")

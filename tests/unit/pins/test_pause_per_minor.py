@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from kubeprimer import pins
-from tests.ansible_run import run_playbook
+from tests.programs import run_playbook
 
 # kubeadm's PauseVersion (cmd/kubeadm/app/constants/constants.go) on each release branch:
 # 3.10.1 up to 1.35, 3.10.2 from 1.36.

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from kubeprimer import pins
-from tests.ansible_run import run_playbook
+from tests.programs import run_playbook
 
 RENDER_PLAYBOOK = Path(__file__).with_name("test_containerd_config_render.yml")
 MIRROR = "https://registry.example.internal:5000"

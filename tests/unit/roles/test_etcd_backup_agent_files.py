@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from kubeprimer.paths import ROLES, ROOT
-from tests.ansible_run import run_playbook
+from tests.programs import run_playbook
 
 ROLE = ROLES / "etcd_backup"
 AGENT = ROOT / "kubeprimer" / "etcd" / "agent"

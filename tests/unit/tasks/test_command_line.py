@@ -7,15 +7,12 @@ the exit status of each entry point is checked by running it.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from invoke import Program
 
-from kubeprimer.paths import ROOT
 from kubeprimer.tasks import ns
+from tests.programs import run_program
 
 FLAG = re.compile(r"-[A-Za-z0-9]( [A-Z]+)?|--(\[no-\])?[a-z0-9][a-z0-9-]*(=[A-Z]+)?")
 LONG = re.compile(r"--(?:\[no-\])?([a-z0-9][a-z0-9-]*)")
@@ -80,18 +77,6 @@ def test_the_ca_option_of_vault_apply_renders_as_its_name(
     assert not any(f.startswith("--=") for f in flags)
 
 
-def run(binary: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name(binary)), *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("binary", ["invoke", "kubeprimer"])
 @pytest.mark.parametrize(
     ("argv", "sentence"),
@@ -136,7 +121,7 @@ def run(binary: str, *argv: str) -> subprocess.CompletedProcess[str]:
 def test_argument_errors_exit_2_with_one_sentence(
     binary: str, argv: list[str], sentence: str
 ) -> None:
-    done = run(binary, *argv)
+    done = run_program(binary, *argv)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == sentence.format(prog=binary)
     assert done.stdout == ""

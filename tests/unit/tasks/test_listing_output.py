@@ -7,10 +7,8 @@ against the Kubernetes API test double; the other reports are checked from their
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -22,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kubeprimer import output
-from kubeprimer.paths import ROOT
+from tests.programs import run_program
 from tests.unit.etcd.samples import LISTED_BACKUP
 
 BOX = set("─│┃━┏┓┗┛┡┩╇╈┼╂")
@@ -130,16 +128,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[FakeKubeApi, Path]]:
 
 
 def invoke(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("invoke")), *argv],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return run_program("invoke", *argv, env=env, timeout=120)
 
 
 def test_addons_status_json_keeps_exit_1_and_stdout_holds_only_the_json(

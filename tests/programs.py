@@ -1,5 +1,6 @@
-"""Run this virtualenv's ansible-playbook the way the project does: from the repository
-root, with the project's ansible.cfg and roles, output captured for the test to read."""
+"""Run this virtualenv's programs (invoke, kubeprimer, ansible-playbook) as users run
+them, from the repository root, output captured for the test to read; ansible-playbook
+with the project's ansible.cfg and roles."""
 
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ def run_playbook(
         env=playbook_env(env),
         capture_output=True,
         text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_program(
+    name: str, *argv: str, env: Mapping[str, str] | None = None, timeout: int = 60
+) -> subprocess.CompletedProcess[str]:
+    """This virtualenv's program ``name`` with ``env`` added to this process's environment
+    and nothing on stdin, so a prompt fails instead of waiting; never raises on exit codes."""
+    return subprocess.run(
+        [str(BINDIR / name), *argv],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
         timeout=timeout,
         check=False,
     )
