@@ -8,6 +8,7 @@ host. This tree lists the fields of the v1beta4 reference that kubeprimer may wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 LEAF: dict[str, Any] = {}
@@ -145,12 +146,23 @@ def _walk(value: Any, tree: Any, path: str) -> list[str]:
         return [f for i, item in enumerate(value) for f in _walk(item, tree[0], f"{path}[{i}]")]
     if not isinstance(value, dict):
         return [f"{path} should be a mapping"]
+    return known_fields(value, tree, path, _walk)
+
+
+def known_fields(
+    doc: dict[str, Any],
+    known: dict[str, Any],
+    path: str,
+    check: Callable[[Any, Any, str], list[str]],
+) -> list[str]:
+    """Each key of ``doc`` that ``known`` lacks, and what ``check`` finds in the value of
+    each other key against what ``known`` says of it."""
     found = []
-    for key, sub in value.items():
-        if key not in tree:
+    for key, value in doc.items():
+        if key not in known:
             found.append(f"{path}.{key} is not a field")
         else:
-            found += _walk(sub, tree[key], f"{path}.{key}")
+            found += check(value, known[key], f"{path}.{key}")
     return found
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.unit.cluster.kubeadm_schema import known_fields
+
 BOOL, INT, FLOAT, STR, LIST, MAP, OBJ = bool, int, float, str, list, dict, dict
 
 # Only what the type is; nested objects that kubeprimer writes are listed below.
@@ -184,13 +186,7 @@ def _typed(value: Any, wanted: type, path: str) -> list[str]:
 
 
 def _fields(doc: dict[str, Any], fields: dict[str, type], path: str) -> list[str]:
-    found = []
-    for key, value in doc.items():
-        if key not in fields:
-            found.append(f"{path}.{key} is not a field")
-        else:
-            found += _typed(value, fields[key], f"{path}.{key}")
-    return found
+    return known_fields(doc, fields, path, _typed)
 
 
 def kubelet_problems(doc: dict[str, Any]) -> list[str]:
