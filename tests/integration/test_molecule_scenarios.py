@@ -34,9 +34,10 @@ TIMEOUT = 1200
 MATRIX_ENV = "KUBEPRIMER_MOLECULE_MATRIX"
 # Roles whose packages or configuration differ between the releases and whose scenario
 # cannot mix them run again with every node on trixie: containerd (1.6 and 1.7, one
-# node) and glusterfs_server (10.3 and 11.1; a pool never mixes releases). Other
-# multi-node scenarios mix releases in their molecule.yml, which costs no extra run.
-SECOND_RELEASE = {"containerd": "trixie", "glusterfs_server": "trixie"}
+# node), glusterfs_server (10.3 and 11.1; a pool never mixes releases) and nfs_server
+# (NFS-Ganesha 4 and 6, configured differently, one server; under a minute a run).
+# Other multi-node scenarios mix releases in their molecule.yml, which costs no extra run.
+SECOND_RELEASE = {"containerd": "trixie", "glusterfs_server": "trixie", "nfs_server": "trixie"}
 DESTROY = [sys.executable, "-m", "kubeprimer.lab.molecule", "destroy"]
 
 
