@@ -88,7 +88,7 @@ def _issue(tmp_path: Path, root: Path, ports: dict[str, int]) -> None:
                     "name": "Member certificate",
                     "ansible.builtin.include_role": {
                         "name": "etcd",
-                        "tasks_from": "certificate",
+                        "tasks_from": "member_certificate",
                         "public": True,
                     },
                 },
