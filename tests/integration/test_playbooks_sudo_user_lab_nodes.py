@@ -77,8 +77,11 @@ def sudo_lab(
         }
         lab.inventory.write_text(yaml.safe_dump(hosts))
         # A real server keeps its export on a data disk; the node's overlay root cannot
-        # be exported over NFS, so a tmpfs plays that disk.
-        lab.ssh(node, "mkdir -p /srv/nfs && mount -t tmpfs -o size=64m tmpfs /srv/nfs")
+        # be exported over NFS, and NFS-Ganesha 6 skips tmpfs, so a folder of the lab
+        # host's own disk (bound into every node as /var/lib/containerd) plays that disk,
+        # as in roles/nfs_server's scenario.
+        disk = "/var/lib/containerd/kubeprimer-nfs-disk"
+        lab.ssh(node, f"mkdir -p {disk} /srv/nfs && mount --bind {disk} /srv/nfs")
         yield lab
     finally:
         lifecycle.down(lab_config, NAME)
