@@ -8,9 +8,11 @@ tasks never carry a second copy of a version. Its schema is described at the top
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kubeprimer import yamlfile
@@ -67,11 +69,23 @@ class Pin:
 
 
 def load() -> dict[str, Any]:
-    """The ``kubeprimer_pins`` mapping, as Ansible reads it."""
-    data = yamlfile.read(PINS_FILE) or {}
+    """The ``kubeprimer_pins`` mapping, as Ansible reads it. Shared and read-only: the
+    file is read again only when it changed, since an addon, the inventory model and the
+    validator each ask for it, many times per command."""
+    try:
+        info = PINS_FILE.stat()
+        stamp = (info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (0, 0)  # read() names the missing file
+    return _read(PINS_FILE, stamp)
+
+
+@functools.cache
+def _read(path: Path, stamp: tuple[int, int]) -> dict[str, Any]:
+    data = yamlfile.read(path) or {}
     pins = data.get("kubeprimer_pins") if isinstance(data, dict) else None
     if not isinstance(pins, dict) or not pins:
-        raise UserError(f"{PINS_FILE} defines no kubeprimer_pins mapping; restore it from git.")
+        raise UserError(f"{path} defines no kubeprimer_pins mapping; restore it from git.")
     return pins
 
 

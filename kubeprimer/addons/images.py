@@ -12,7 +12,6 @@ image inline (registry, repository, tag, optional digest), as before pins existe
 from __future__ import annotations
 
 import difflib
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,16 +46,9 @@ def _pins_file() -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-@functools.cache
-def _read(path: str, stamp: tuple[int, int]) -> Mapping[str, Any]:
-    # Keyed on the file's mtime and size: an addon is loaded many times per command.
-    return pins.load()
-
-
 def table() -> Mapping[str, Any]:
     """``kubeprimer_pins`` as the pins file holds it now."""
-    stat = Path(pins.PINS_FILE).stat()
-    return _read(str(pins.PINS_FILE), (stat.st_mtime_ns, stat.st_size))
+    return pins.load()
 
 
 def pin_name(addon: str, what: str, raw: Any) -> str:
