@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from kubeprimer import redact
 from kubeprimer.ansible import diff
+from kubeprimer.output import Listing
 
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -21,6 +22,7 @@ _RESULT_EVENTS = {
     "runner_on_unreachable": "unreachable",
     "runner_on_skipped": "skipped",
 }
+_COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
 _STYLE = {
     "ok": "green",
     "changed": "yellow",
@@ -89,23 +91,18 @@ class Progress:
         for stage, why in sorted(drifted.items()):
             self.console.print(f"    [yellow]runs again[/] {host}: {stage}: {why}")
 
-    def recap(self) -> Table:
-        table = Table(title="Recap", title_justify="left")
-        table.add_column("host")
-        for col in ("ok", "changed", "failed", "unreachable", "skipped"):
-            table.add_column(col, justify="right")
+    def recap(self) -> Listing:
+        listing = Listing(columns=("host", *_COUNTS), title="Recap", right=_COUNTS)
         for host, counts in sorted(self.stats.items()):
-            cells = [
-                str(counts.get(c, 0)) for c in ("ok", "changed", "failed", "unreachable", "skipped")
-            ]
-            styled = [
-                f"[{_STYLE[c]}]{v}[/]" if v != "0" and c != "ok" else v
-                for c, v in zip(
-                    ("ok", "changed", "failed", "unreachable", "skipped"), cells, strict=True
-                )
-            ]
-            table.add_row(host, *styled)
-        return table
+            cells = [str(counts.get(c, 0)) for c in _COUNTS]
+            listing.add(
+                host,
+                *(
+                    Text(v, style=_STYLE[c]) if v != "0" and c != "ok" else v
+                    for c, v in zip(_COUNTS, cells, strict=True)
+                ),
+            )
+        return listing
 
 
 def _unpredictable(status: str, res: dict[str, Any], msg: str) -> bool:

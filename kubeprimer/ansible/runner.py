@@ -18,6 +18,7 @@ from kubeprimer import redact
 from kubeprimer.ansible import hostkeys
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.errors import UserError
+from kubeprimer.output import show
 from kubeprimer.paths import ANSIBLE_CFG, PLAYBOOKS, ROOT
 
 # What a run's outcome means to the caller; 2 stays reserved for bad input.
@@ -102,7 +103,7 @@ def run_playbook(
     for line in hostkeys.recorded_lines(known, before, names):
         console.print(line)
     if progress.stats:
-        console.print(progress.recap())
+        show(console, progress.recap())
     else:
         console.print(f"[red]ansible-playbook did not run:[/] {_last_line(result.stdout)}")
     for refusal in refusals.sentences():

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from kubeprimer.ansible.progress import Progress
 from kubeprimer.ansible.runner import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, _exit_code
+from kubeprimer.output import show
 
 
 def run(events: list[dict[str, object]]) -> tuple[Progress, str]:
@@ -65,9 +66,27 @@ def test_recap_counts_per_host() -> None:
     progress, _ = run(EVENTS)
     assert progress.stats["cp1"] == {"ok": 2, "changed": 1, "skipped": 1}
     out = io.StringIO()
-    Console(file=out, width=120, color_system=None).print(progress.recap())
+    show(Console(file=out, width=120, color_system=None), progress.recap())
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["Recap", lines[1]] and lines[1].split() == [
+        "HOST",
+        "OK",
+        "CHANGED",
+        "FAILED",
+        "UNREACHABLE",
+        "SKIPPED",
+    ]
+    row = next(line for line in lines if line.startswith("w2 "))
+    assert row.split()[4] == "1"  # unreachable column
+    assert "│" not in out.getvalue()  # a pipe gets plain columns
+
+
+def test_recap_on_a_terminal_is_a_table() -> None:
+    progress, _ = run(EVENTS)
+    out = io.StringIO()
+    show(Console(file=out, width=120, force_terminal=True, color_system=None), progress.recap())
     row = next(line for line in out.getvalue().splitlines() if " w2 " in line)
-    assert row.split("│")[5].strip() == "1"  # unreachable column
+    assert row.split("│")[5].strip() == "1"
 
 
 def test_skips_that_are_not_conditions_are_unpredictable_in_check_mode() -> None:
