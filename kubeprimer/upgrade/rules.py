@@ -121,13 +121,13 @@ def etcd(running: str, wanted: str, member: str = "") -> None:
     who = f"etcd on {member}" if member else "etcd"
     if want < have:
         raise UserError(
-            f"{who[0].upper()}{who[1:]} would go down from {running} to {wanted}, which a "
+            f"{who} would go down from {running} to {wanted}, which a "
             f"rolling replace cannot do; set etcd_version back to {running} or newer."
         )
     if want.minors_after(have) > 1:
         step = f"{have.major}.{have.minor + 1}"
         raise UserError(
-            f"{who[0].upper()}{who[1:]} would skip a minor going from {running} to {wanted}; "
+            f"{who} would skip a minor going from {running} to {wanted}; "
             f"upgrade to {step} first (set etcd_version to a {step} release and run "
             "invoke cluster.upgrade)."
         )
