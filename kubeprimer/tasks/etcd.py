@@ -58,6 +58,14 @@ def _refuse_bad_argument(path: Path) -> None:
 @task(help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
 def backup(c: Any, inventory: str | None = None, json: bool = False) -> None:
     """Take one etcd backup now and store it off the etcd hosts."""
+    stored = take_backup(c, inventory, json)
+    if stored:
+        _print_stored(stored, json)
+
+
+def take_backup(c: Any, inventory: str | None, json: bool = False) -> Any:
+    """One backup now (etcd.backup, and cluster.upgrade before its first change): the
+    stored backup's report, or None when the members stored none."""
     with _report_file() as report:
         try:
             _play(
@@ -78,9 +86,7 @@ def backup(c: Any, inventory: str | None = None, json: bool = False) -> None:
                 f"{stopped.message}",
                 code=stopped.code,
             ) from None
-        stored = _answer(report)
-    if stored:
-        _print_stored(stored, json)
+        return _answer(report)
 
 
 def _print_stored(stored: dict[str, Any], as_json: bool) -> None:
@@ -182,7 +188,16 @@ def verify(
     from kubeprimer.etcd.options import snapshot_id
     from kubeprimer.etcd.report import drill_summary
 
-    chosen = snapshot_id(snapshot, required=False)
+    result = drill(c, snapshot_id(snapshot, required=False), inventory, json)
+    if result and json:
+        emit_json(result)
+    elif result:
+        console().print(drill_summary(result))
+
+
+def drill(c: Any, chosen: str | None, inventory: str | None, json: bool = False) -> Any:
+    """Restore drill of backup ``chosen`` (None: the newest), for etcd.verify and
+    cluster.upgrade's backup gate: the drill's report, or None when there is none."""
     with _report_file() as report:
         try:
             _play(
@@ -195,11 +210,7 @@ def verify(
         except Exit:
             _refuse_bad_argument(report)
             raise
-        result = _answer(report)
-    if result and json:
-        emit_json(result)
-    elif result:
-        console().print(drill_summary(result))
+        return _answer(report)
 
 
 @task(
