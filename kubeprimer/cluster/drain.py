@@ -194,7 +194,7 @@ def _wait_gone(
         if time.monotonic() + poll > deadline:
             names = ", ".join(ref for ref, _ in pending)
             raise DrainTimeout(
-                f"The node {node} was not drained after {timeout:.0f} s: the pods {names} "
+                f"The node {node} was not drained after {timeout:g} s: the pods {names} "
                 "were evicted but have not terminated yet."
             )
         time.sleep(poll)
@@ -204,7 +204,7 @@ def _blocked(api: Any, node: str, timeout: float, pods: list[Pod]) -> str:
     budgets = _budgets(api, pods)
     named = "; ".join(budgets) if budgets else "no budget found (a rate limit of the API server?)"
     return (
-        f"The node {node} was not drained after {timeout:.0f} s: evicting "
+        f"The node {node} was not drained after {timeout:g} s: evicting "
         f"{', '.join(p.ref for p in pods)} is still refused by PodDisruptionBudgets ({named}); "
         "scale those workloads up or relax the budgets, then run again."
     )
@@ -293,5 +293,5 @@ def wait_ready(api: Any, node: str, timeout: float, *, poll: float = POLL) -> No
         if ok:
             return
         if time.monotonic() + poll > deadline:
-            raise NodeNotReady(f"The node {node} is not Ready after {timeout:.0f} s ({why}).")
+            raise NodeNotReady(f"The node {node} is not Ready after {timeout:g} s ({why}).")
         time.sleep(poll)

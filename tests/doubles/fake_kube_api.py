@@ -22,6 +22,20 @@ API such code uses, the way the real server does:
   reviews instead, for a server whose writes fail although the review allowed them
   (an admission webhook). Reads are always allowed; by default everything is.
 
+- nodes, drains and readiness (what ``kubeprimer.cluster.drain`` uses): LIST pods with
+  ``fieldSelector=spec.nodeName=NODE``; PATCH with a JSON merge patch or a strategic
+  merge patch (the ``kubernetes`` client's default; maps merge, null removes a key), as
+  ``kubectl cordon`` sends ``spec.unschedulable``; POST ``pods/NAME/eviction`` (listed in
+  discovery as the policy/v1 Eviction subresource) deletes the pod unless a
+  PodDisruptionBudget with ``status.disruptionsAllowed: 0`` selects it: then 429 with
+  the real server's message and cause (and ``Retry-After`` when ``retry_after`` is set),
+  500 when two budgets select it; an allowed eviction takes one from the budget's
+  ``disruptionsAllowed``, as the real server does. Under the test's control:
+  ``add_node``/``add_pod``/``add_budget`` seed objects, ``budget_release`` makes a budget
+  allow one disruption after N refusals (its controller catching up), ``not_ready``
+  keeps nodes NotReady on every read, ``ready_after`` answers NotReady for a node's
+  next N reads (a kubelet restarting), ``set_ready`` sets the Ready condition.
+
 What it does NOT do: field ownership merging between several managers (an apply
 replaces the object's content), admission, defaulting, watches, real scheduling.
 Workload status is simulated and under the test's control: each GET of a Deployment,
@@ -48,6 +62,18 @@ import yaml
 TOKEN = "fake-kube-api-token"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+# What `kubectl drain` and the `kubernetes` client's patch() send.
+MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+# The real discovery entry of the subresource that evicts a pod.
+EVICTION = {
+    "name": "pods/eviction",
+    "singularName": "",
+    "namespaced": True,
+    "group": "policy",
+    "version": "v1",
+    "kind": "Eviction",
+    "verbs": ["create"],
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,10 @@ class Kind:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+
+# RBAC names the eviction subresource "pods/eviction" in the core group.
+EVICTIONS = Kind("", "v1", "pods/eviction", "Eviction", True)
 
 
 def _builtin() -> list[Kind]:
@@ -121,6 +151,23 @@ class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
+        self.details: dict[str, Any] = {}
+        self.headers: dict[str, str] = {}
+
+
+class TooManyRequests(ApiError):
+    """The eviction subresource's 429: a budget allows no disruption now."""
+
+    def __init__(self, message: str, cause: str, retry_after: int) -> None:
+        super().__init__(429, "TooManyRequests", message)
+        self.details = {"causes": [{"reason": "DisruptionBudget", "message": cause}]}
+        if retry_after:
+            self.details["retryAfterSeconds"] = retry_after
+            self.headers = {"Retry-After": str(retry_after)}
+
+
+def _named(api_version: str, kind: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
 
 
 def _matches(labels: dict[str, str], selector: str) -> bool:
@@ -141,6 +188,50 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
+def _fields_match(obj: dict[str, Any], selector: str) -> bool:
+    """A fieldSelector of ``path=value`` terms (``spec.nodeName=n1``, ``metadata.name=x``)."""
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        path, want = term.replace("==", "=").split("=", 1)
+        value: Any = obj
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if str(value or "") != want:
+            return False
+    return True
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge: maps merge, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge(merged.get(key), value)
+    return merged
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """A budget's LabelSelector: matchLabels and matchExpressions (In, NotIn, Exists...)."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        value, values = labels.get(e["key"]), e.get("values") or []
+        held = {
+            "In": value in values,
+            "NotIn": value not in values,
+            "Exists": e["key"] in labels,
+            "DoesNotExist": e["key"] not in labels,
+        }
+        if not held.get(e["operator"], False):
+            return False
+    return True
+
+
 # (verb, group, resource, namespace) -> allowed; namespace "" for cluster-scoped.
 Policy = Callable[[str, str, str, str], bool]
 
@@ -157,6 +248,11 @@ class FakeKubeApi:
     requests: list[tuple[str, str]] = field(default_factory=list)
     policy: Policy | None = None
     review_policy: Policy | None = None
+    budget_release: dict[str, int] = field(default_factory=dict)
+    not_ready: set[str] = field(default_factory=set)
+    ready_after: dict[str, int] = field(default_factory=dict)
+    retry_after: int = 0
+    _refusals: dict[str, int] = field(default_factory=dict)
     _revision: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -203,6 +299,8 @@ class FakeKubeApi:
                 for k in kinds
             ]
             gv = f"{group}/{version}" if group else version
+            if (group, version) == ("", "v1"):
+                resources.append(EVICTION)
             return {"kind": "APIResourceList", "groupVersion": gv, "resources": resources}
         return None
 
@@ -235,15 +333,18 @@ class FakeKubeApi:
             raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
         if kind.kind in WORKLOADS:
             self._advance(obj)
+        if kind.kind == "Node":
+            self._kubelet(obj)
         return copy.deepcopy(obj)
 
-    def list(self, kind: Kind, namespace: str, selector: str) -> dict[str, Any]:
+    def list(self, kind: Kind, namespace: str, selector: str, fields: str = "") -> dict[str, Any]:
         items = [
             copy.deepcopy(o)
             for (g, p, ns, _), o in sorted(self.objects.items())
             if (g, p) == (kind.group, kind.plural)
             and (not namespace or ns == namespace)
             and _matches(o["metadata"].get("labels") or {}, selector)
+            and _fields_match(o, fields)
         ]
         meta = {"resourceVersion": str(self._revision)}
         return {
@@ -471,6 +572,172 @@ class FakeKubeApi:
                 return self._public(obj)
         return None
 
+    # -- nodes, evictions, budgets ---------------------------------------------------
+    def _put(self, api_version: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        plural = next(k for k in self.kinds if k.kind == kind and k.api_version == api_version)
+        namespace = body["metadata"].get("namespace", "")
+        if plural.namespaced and not self.objects.get(("", "namespaces", "", namespace)):
+            self.create(
+                self.resolve("/api/v1/namespaces")[0], "", _named("v1", "Namespace", namespace)
+            )
+        return self.create(plural, namespace, {"apiVersion": api_version, "kind": kind, **body})
+
+    def add_node(self, name: str, ready: bool = True) -> dict[str, Any]:
+        """A registered Node, Ready or not, schedulable."""
+        with self._lock:
+            self._put("v1", "Node", {"metadata": {"name": name}, "spec": {}})
+            return self.set_ready(name, ready)
+
+    def set_ready(self, name: str, ready: bool, message: str = "") -> dict[str, Any]:
+        """Set the node's Ready condition, as its kubelet would report it."""
+        with self._lock:
+            obj = self.objects[("", "nodes", "", name)]
+            said = message or (
+                "kubelet is posting ready status" if ready else "container runtime is down"
+            )
+            obj["status"] = {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True" if ready else "False",
+                        "reason": "KubeletReady" if ready else "KubeletNotReady",
+                        "message": said,
+                    }
+                ]
+            }
+            return self._public(obj)
+
+    def add_pod(
+        self,
+        namespace: str,
+        name: str,
+        node: str,
+        labels: dict[str, str] | None = None,
+        owner: str = "ReplicaSet",
+        mirror: bool = False,
+        empty_dir: bool = False,
+    ) -> dict[str, Any]:
+        """A pod bound to ``node``, controlled by an ``owner`` of that kind ("" for none)."""
+        meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels or {}}
+        if owner:
+            meta["ownerReferences"] = [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": owner,
+                    "name": f"{name}-owner",
+                    "uid": "o-" + name,
+                    "controller": True,
+                }
+            ]
+        if mirror:
+            meta["annotations"] = {"kubernetes.io/config.mirror": "hash-" + name}
+        spec: dict[str, Any] = {"nodeName": node, "containers": [{"name": "c", "image": "app"}]}
+        if empty_dir:
+            spec["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+        with self._lock:
+            return self._put(
+                "v1", "Pod", {"metadata": meta, "spec": spec, "status": {"phase": "Running"}}
+            )
+
+    def add_budget(
+        self, namespace: str, name: str, match_labels: dict[str, str], allowed: int = 0
+    ) -> dict[str, Any]:
+        """A PodDisruptionBudget whose controller reports ``allowed`` disruptions."""
+        body = {
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": match_labels}},
+        }
+        with self._lock:
+            self._put("policy/v1", "PodDisruptionBudget", body)
+            obj = self.objects[("policy", "poddisruptionbudgets", namespace, name)]
+            obj["status"] = {
+                "disruptionsAllowed": allowed,
+                "currentHealthy": 1,
+                "desiredHealthy": 1,
+                "expectedPods": 1,
+            }
+            return self._public(obj)
+
+    def merge_patch(
+        self, kind: Kind, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A merge patch of the stored object (status stays, as on the main resource)."""
+        key = self._key(kind, namespace, name)
+        old = self.objects.get(key)
+        if old is None:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        patch = {k: v for k, v in patch.items() if k != "status"}
+        merged = _merge(old.get("_applied") or {}, patch)
+        if merged == old.get("_applied"):
+            return self._public(old)
+        manager = old["metadata"]["managedFields"][0]["manager"]
+        return self._public(self._store(key, kind, merged, old, manager))
+
+    def evict(self, namespace: str, name: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST pods/NAME/eviction: what the real server's eviction REST handler answers."""
+        pods = self.resolve("/api/v1/pods")[0]
+        pod = self.objects.get(self._key(pods, namespace, name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found')
+        if (body.get("metadata") or {}).get("name") != name:
+            raise ApiError(400, "BadRequest", "name in URL does not match name in Eviction object")
+        labels = pod["metadata"].get("labels") or {}
+        budgets = [
+            o
+            for (g, p, ns, _), o in sorted(self.objects.items())
+            if (g, p) == ("policy", "poddisruptionbudgets")
+            and ns == namespace
+            and _selects((o.get("spec") or {}).get("selector"), labels)
+        ]
+        if len(budgets) > 1:
+            raise ApiError(
+                500,
+                "InternalError",
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            )
+        if budgets:
+            self._disrupt(budgets[0])
+        self.delete(pods, namespace, name)
+        return 201, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "code": 201,
+        }
+
+    def _disrupt(self, budget: dict[str, Any]) -> None:
+        """Take one disruption from the budget, or refuse with 429 as the real server does."""
+        ref = f"{budget['metadata']['namespace']}/{budget['metadata']['name']}"
+        status = budget.setdefault("status", {})
+        if status.get("disruptionsAllowed", 0) > 0:
+            status["disruptionsAllowed"] -= 1
+            self._refusals.pop(ref, None)
+            return
+        self._refusals[ref] = self._refusals.get(ref, 0) + 1
+        if ref in self.budget_release and self._refusals[ref] >= self.budget_release[ref]:
+            status["disruptionsAllowed"] = 1  # its controller saw a replacement pod Ready
+        cause = (
+            f"The disruption budget {budget['metadata']['name']} needs "
+            f"{status.get('desiredHealthy', 0)} healthy pods and has "
+            f"{status.get('currentHealthy', 0)} currently"
+        )
+        raise TooManyRequests(
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+            cause,
+            self.retry_after,
+        )
+
+    def _kubelet(self, node: dict[str, Any]) -> None:
+        """Simulated kubelet: NotReady while the test says so."""
+        name = node["metadata"]["name"]
+        if name in self.not_ready:
+            self.set_ready(name, False)
+        elif self.ready_after.get(name, 0) > 0:
+            self.ready_after[name] -= 1
+            self.set_ready(name, self.ready_after[name] == 0, "kubelet is restarting")
+        node["status"] = self.objects[("", "nodes", "", name)].get("status", {})
+
     # -- serving ---------------------------------------------------------------------
     @contextmanager
     def serve(self, workdir: Path) -> Iterator[Path]:
@@ -504,9 +771,13 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # quiet test output
             pass
 
-        def _send(self, code: int, body: dict[str, Any]) -> None:
+        def _send(
+            self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -540,7 +811,10 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 try:
                     self._send(*self._dispatch(method, url.path, query))
                 except ApiError as e:
-                    self._send(e.code, _error(e.code, e.reason, e.message))
+                    error = _error(e.code, e.reason, e.message)
+                    if e.details:
+                        error["details"] = {"name": "", "kind": "pods", **e.details}
+                    self._send(e.code, error, e.headers)
 
         def _dispatch(
             self, method: str, path: str, query: dict[str, str]
@@ -553,9 +827,17 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             if method == "GET":
                 if name:
                     return 200, api._public(api.get(kind, namespace, name))
-                return 200, api.list(kind, namespace, query.get("labelSelector", ""))
+                return 200, api.list(
+                    kind, namespace, query.get("labelSelector", ""), query.get("fieldSelector", "")
+                )
             if method == "POST" and kind.kind == "SelfSubjectAccessReview":
                 return 201, api.review(self._body())
+            if method == "PATCH" and name and self.headers.get("Content-Type") in MERGE_PATCHES:
+                api.authorize("patch", kind, namespace)
+                return 200, api.merge_patch(kind, namespace, name, self._body())
+            if method == "POST" and path.endswith(f"/pods/{name}/eviction"):
+                api.authorize("create", EVICTIONS, namespace)
+                return api.evict(namespace, name, self._body())
             if method == "PATCH" and name:
                 if self.headers.get("Content-Type") != "application/apply-patch+yaml":
                     raise ApiError(
