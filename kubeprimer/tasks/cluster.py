@@ -99,8 +99,11 @@ def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
     from rich.console import Console
 
     from kubeprimer.cluster.kubeconfig import admin_kubeconfig
+    from kubeprimer.upgrade import guard
 
     inv = load_inventory(c, inventory)
+    # Versions that need a rolling upgrade are refused here, before any host is touched.
+    guard.before_up(inv, runs_dir=resolve(setting(c, "runs_dir")))
     play_on(c, "cluster.yml", inv, extravars=converge_vars(c, inv, full))
     kubeconfig = admin_kubeconfig(inv)
     Console(highlight=False).print(
