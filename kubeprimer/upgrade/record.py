@@ -41,14 +41,23 @@ class Record:
     done: list[str] = field(default_factory=list)
     finished: bool = False
     started: str = ""
+    # Units begun and not finished: their nodes may be cordoned or not Ready yet, which
+    # the next run expects instead of calling the cluster unhealthy.
+    begun: list[str] = field(default_factory=list)
 
     def is_done(self, unit: str) -> bool:
         return unit in self.done
+
+    def begin(self, units: list[str]) -> None:
+        """``units`` are about to change their hosts."""
+        self.begun = [u for u in dict.fromkeys([*self.begun, *units]) if u not in self.done]
+        self._write()
 
     def mark(self, unit: str) -> None:
         """``unit`` finished: kept on disk before the run goes on to the next one."""
         if unit not in self.done:
             self.done.append(unit)
+        self.begun = [u for u in self.begun if u != unit]
         self._write()
 
     def close(self) -> None:
@@ -62,6 +71,7 @@ class Record:
             "targets": self.targets,
             "started": self.started,
             "done": self.done,
+            "begun": self.begun,
             "finished": self.finished,
         }
 
@@ -135,6 +145,7 @@ def load(runs_dir: Path, inventory: Path, targets: Mapping[str, Any]) -> Opened:
             wanted,
             done=done,
             started=str(data.get("started") or fresh.started),
+            begun=[str(unit) for unit in data.get("begun") or []],
         )
     )
 

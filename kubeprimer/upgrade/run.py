@@ -28,20 +28,30 @@ Play = Callable[[str, Sequence[str], str | None], None]
 
 @dataclass(frozen=True)
 class Window:
-    """What the API side of a node's window needs: the client and the time limits."""
+    """What the API side of a node's window needs: the client (connected on first use)
+    and the time limits."""
 
-    api: Any
+    api: Callable[[], Any]
     drain_timeout: float
     ready_timeout: float
 
 
-def execute(plan: Plan, record: Record, play: Play, window: Window, out: Console) -> None:
-    """Every pending step in order; the record is closed once the last one is done."""
+def execute(
+    plan: Plan,
+    record: Record,
+    play: Play,
+    window: Window,
+    out: Console,
+    again: str = "invoke cluster.upgrade",
+) -> None:
+    """Every pending step in order; the record is closed once the last one is done.
+    ``again`` is the command that continues a stopped run, as the user typed it."""
     todo = plan.pending
     nodes = sum(len(s.hosts) for s in todo if s.kind == NODE)
     finished = 0
     for step in todo:
         try:
+            record.begin(list(step.units))
             if step.kind == ETCD:
                 out.print(
                     f"[bold]etcd[/]: rolling upgrade of {', '.join(step.hosts)}, the leader last"
@@ -56,10 +66,10 @@ def execute(plan: Plan, record: Record, play: Play, window: Window, out: Console
                 for unit in step.units:
                     record.mark(unit)
         except Exit as stopped:
-            raise Exit(f"{stopped.message} {_resume(step)}", code=stopped.code) from None
+            raise Exit(f"{stopped.message} {_resume(step, again)}", code=stopped.code) from None
         except (NotReady, UserError) as stopped:
             # Hosts may already have changed: not a refusal before anything (exit 2).
-            raise Exit(f"{stopped} {_resume(step)}", code=1) from None
+            raise Exit(f"{stopped} {_resume(step, again)}", code=1) from None
     record.close()
     out.print("[green]The upgrade is complete[/]: every step is done and its record is closed.")
 
@@ -79,13 +89,13 @@ def _nodes(
     done, total = progress
     for host in hosts:
         out.print(f"[bold]{host}[/]: draining (up to {window.drain_timeout:.0f} s)")
-        drain(window.api, host, window.drain_timeout)
+        drain(window.api(), host, window.drain_timeout)
     out.print(f"[bold]{', '.join(hosts)}[/]: {_what(step)}")
     play("upgrade.yml", hosts, NODE)
     for host in hosts:
         out.print(f"[bold]{host}[/]: waiting until Ready (up to {window.ready_timeout:.0f} s)")
-        wait_ready(window.api, host, window.ready_timeout)
-        uncordon(window.api, host)
+        wait_ready(window.api(), host, window.ready_timeout)
+        uncordon(window.api(), host)
         record.mark(f"{NODE}:{host}")
         done += 1
         out.print(f"[bold]{host}[/]: upgraded, Ready and uncordoned ({done} of {total} nodes)")
@@ -98,9 +108,9 @@ def _what(step: Step) -> str:
     )
 
 
-def _resume(step: Step) -> str:
-    where = f" at {', '.join(step.hosts)}" if step.hosts else ""
+def _resume(step: Step, again: str) -> str:
+    where = f" on {', '.join(step.hosts)}" if step.hosts else ""
     return (
         f"The upgrade stopped in its {step.kind} step{where}; the finished steps are recorded: "
-        "fix the cause and run invoke cluster.upgrade again to continue there."
+        f"fix the cause and run '{again}' to continue there."
     )
