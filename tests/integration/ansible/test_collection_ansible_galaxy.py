@@ -1,0 +1,59 @@
+"""kubeprimer.cluster built and installed offline with the real ansible-galaxy, then
+read and checked by the real ansible-doc and ansible-playbook from a folder outside
+the repository (the lab run of its cluster playbook is in
+tests/integration/cluster/test_cluster_up_lab_nodes.py)."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from kubeprimer.paths import ROLES, ROOT
+from tests.integration.ansible.collection import Installed, build_and_install
+
+pytestmark = pytest.mark.integration
+
+ROLE_NAMES = sorted(p.parent.parent.name for p in ROLES.glob("*/meta/argument_specs.yml"))
+PLAYBOOKS = ("cluster", "storage", "vault")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    return build_and_install(tmp_path_factory.mktemp("collection"))
+
+
+def test_the_artifact_holds_the_content_and_nothing_git_ignores(installed: Installed) -> None:
+    (tarball,) = (installed.folder / "dist").glob("kubeprimer-cluster-*.tar.gz")
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert "meta/runtime.yml" in names and "CHANGELOG.md" in names
+    assert "plugins/modules/checked_download.py" in names
+    assert all(not n.startswith(("tests/", "kubeprimer/", "inventories/")) for n in names)
+    assert not [n for n in names if "/molecule/" in n or "/.pki" in n or n.endswith(".key")]
+    # The backup agent is a link to the Python package in the checkout; the role ships copies.
+    agent = {n.rsplit("/", 1)[-1] for n in names if "roles/etcd_backup/files/etcd_agent/" in n}
+    assert agent == {p.name for p in (ROOT / "kubeprimer/etcd/agent").glob("*.py")}
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_ansible_doc_documents_every_role_from_the_installed_collection(
+    installed: Installed, role: str
+) -> None:
+    done = installed.run("ansible-doc", "-t", "role", f"kubeprimer.cluster.{role}")
+    assert done.returncode == 0, done.stderr
+    assert f"kubeprimer.cluster.{role}" in done.stdout
+    assert str(installed.path) in done.stdout  # not the checkout's copy
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_playbooks_load_by_name_with_only_the_collection(
+    installed: Installed, playbook: str
+) -> None:
+    inventory = Path(ROOT / "inventories" / "sample" / "hosts.yml")
+    done = installed.run(
+        "ansible-playbook", "--syntax-check", "-i", str(inventory), f"kubeprimer.cluster.{playbook}"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{installed.path}/playbooks/{playbook}.yml" in done.stdout
