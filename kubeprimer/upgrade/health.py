@@ -24,7 +24,8 @@ def unhealthy(api: Any, inv: Inventory, running: Running) -> list[str]:
     """What is wrong, one phrase each: nodes not Ready, etcd members not healthy."""
     found = [f"node {name} is not Ready" for name, node in running.nodes.items() if not node.ready]
     found += [
-        f"the inventory's node {host.name} is not registered with the API server"
+        f"the inventory's node {host.name} has not joined (join it with invoke cluster.up "
+        "at the running versions first)"
         for host in [*inv.group("kube_control_plane"), *inv.group("kube_node")]
         if running.nodes and host.name not in running.nodes
     ]

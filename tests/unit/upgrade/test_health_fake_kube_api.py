@@ -90,7 +90,7 @@ def test_an_inventory_node_the_cluster_lacks_is_named(
     tmp_path: Path, api: VersionedApi, client: tuple[Any, Path]
 ) -> None:
     del api.objects[("", "nodes", "", "w2")]
-    assert "node w2 is not registered with the API server" in verdict(tmp_path, client)
+    assert "node w2 has not joined (join it with invoke cluster.up" in verdict(tmp_path, client)
 
 
 def test_external_etcd_members_not_healthy_or_silent_are_named(
