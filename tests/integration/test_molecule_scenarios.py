@@ -11,6 +11,11 @@ molecule.yml says, where platforms of several nodes may name both Debian release
 (``os``) and so cover both in one run; ``<role>-<release>`` runs every node on that
 release (KUBEPRIMER_MOLECULE_OS). CI adds the second release only for the roles in
 SECOND_RELEASE; KUBEPRIMER_MOLECULE_MATRIX=full runs every role on each release.
+
+Upgrades (docs/development.md, "Upgrade scenarios"): a role's ``molecule/upgrade``
+scenario converges the previous release's role, then this checkout's, and checks the
+data survived; its id is ``<role>-upgrade``. CI runs those of UPGRADE_IN_CI;
+KUBEPRIMER_MOLECULE_MATRIX=full runs every role's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tests.integration.conftest import lab_unavailable
 pytestmark = pytest.mark.integration
 
 SCENARIOS = sorted(p.parent.parent.parent for p in ROLES.glob("*/molecule/default/molecule.yml"))
+UPGRADES = sorted(p.parent.parent.parent for p in ROLES.glob("*/molecule/upgrade/molecule.yml"))
 TIMEOUT = 1200
 MATRIX_ENV = "KUBEPRIMER_MOLECULE_MATRIX"
 # Roles whose packages or configuration differ between the releases and whose scenario
@@ -38,28 +44,34 @@ MATRIX_ENV = "KUBEPRIMER_MOLECULE_MATRIX"
 # (NFS-Ganesha 4 and 6, configured differently, one server; under a minute a run).
 # Other multi-node scenarios mix releases in their molecule.yml, which costs no extra run.
 SECOND_RELEASE = {"containerd": "trixie", "glusterfs_server": "trixie", "nfs_server": "trixie"}
+# The upgrades users depend on most: the cluster's data (etcd), its secrets (vault), the
+# running containers (containerd) and the Kubernetes binaries (kube_artifacts).
+UPGRADE_IN_CI = frozenset({"etcd", "vault", "containerd", "kube_artifacts"})
 DESTROY = [sys.executable, "-m", "kubeprimer.lab.molecule", "destroy"]
 
 
-def _cases() -> list[tuple[Path, str]]:
-    cases = [(role, "") for role in SCENARIOS]
-    full = os.environ.get(MATRIX_ENV) == "full"
+def _cases(full: bool) -> list[tuple[Path, str, str]]:
+    """(role, scenario, release) in the order they run; release "" is molecule.yml's."""
+    cases = [(role, "default", "") for role in SCENARIOS]
     for role in SCENARIOS:
         for release in RELEASES:
             if full or SECOND_RELEASE.get(role.name) == release:
-                cases.append((role, release))
+                cases.append((role, "default", release))
+    cases += [(role, "upgrade", "") for role in UPGRADES if full or role.name in UPGRADE_IN_CI]
     return cases
 
 
-CASES = _cases()
+def _case_id(role: Path, scenario: str, release: str) -> str:
+    return "-".join(part for part in (role.name, release, scenario) if part and part != "default")
+
+
+CASES = _cases(os.environ.get(MATRIX_ENV) == "full")
 
 
 @pytest.mark.parametrize(
-    ("role", "release"),
-    CASES,
-    ids=[f"{r.name}-{os_}" if os_ else r.name for r, os_ in CASES],
+    ("role", "scenario", "release"), CASES, ids=[_case_id(*case) for case in CASES]
 )
-def test_molecule_scenario(role: Path, release: str) -> None:
+def test_molecule_scenario(role: Path, scenario: str, release: str) -> None:
     reason = lab_unavailable()
     if reason:
         pytest.skip(reason)
@@ -76,12 +88,12 @@ def test_molecule_scenario(role: Path, release: str) -> None:
     env.pop(OS_ENV, None)
     if release:
         env[OS_ENV] = release
-    name = f"{role.name}-{release}" if release else role.name
+    name = _case_id(role, scenario, release)
     log = ROOT / ".runs" / "molecule" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
-            [f"{venv_bin}/molecule", "test"],
+            [f"{venv_bin}/molecule", "test", "--scenario-name", scenario],
             cwd=role,
             env=env,
             capture_output=True,
@@ -93,7 +105,7 @@ def test_molecule_scenario(role: Path, release: str) -> None:
         # Molecule never reached its destroy step: keep what it printed, remove its lab.
         log.write_text(_text(expired.stdout) + _text(expired.stderr))
         subprocess.run(
-            [*DESTROY, "--role", role.name, "--scenario", "default"],
+            [*DESTROY, "--role", role.name, "--scenario", scenario],
             env=env,
             timeout=120,
             check=False,
