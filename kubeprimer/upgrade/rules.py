@@ -70,17 +70,7 @@ def kubernetes(running: str, wanted: str, supported: Sequence[str] | None = None
             f"Kubernetes {wanted} is outside the supported minors ({', '.join(lines)}); "
             f"set kube_version to a release of one of them (the cluster runs {running})."
         )
-    if want < have:
-        raise UserError(
-            f"Kubernetes would go down from {running} to {wanted}, which kubeadm does not "
-            f"support; set kube_version back to {running} or newer."
-        )
-    if want.minors_after(have) > 1:
-        step = f"{have.major}.{have.minor + 1}"
-        raise UserError(
-            f"Kubernetes would skip a minor going from {running} to {wanted}; upgrade to "
-            f"{step} first (set kube_version to a {step} release and run invoke cluster.upgrade)."
-        )
+    _one_minor_up("Kubernetes", "kube_version", (running, have), (wanted, want), "kubeadm")
 
 
 def kubelet(node: str, kubelet_version: str, apiserver: str) -> None:
@@ -119,15 +109,26 @@ def etcd(running: str, wanted: str, member: str = "") -> None:
     next one, never down."""
     have, want = _version(running, "running etcd"), _version(wanted, "wanted etcd")
     who = f"etcd on {member}" if member else "etcd"
+    _one_minor_up(who, "etcd_version", (running, have), (wanted, want), "a rolling replace")
+
+
+def _one_minor_up(
+    who: str,
+    setting: str,
+    running: tuple[str, Version],
+    wanted: tuple[str, Version],
+    upgrader: str,
+) -> None:
+    """Refuse going down or skipping a minor; each pair is (as written, as parsed)."""
+    (said_have, have), (said_want, want) = running, wanted
     if want < have:
         raise UserError(
-            f"{who} would go down from {running} to {wanted}, which a "
-            f"rolling replace cannot do; set etcd_version back to {running} or newer."
+            f"{who} would go down from {said_have} to {said_want}, which {upgrader} cannot "
+            f"do; set {setting} back to {said_have} or newer."
         )
     if want.minors_after(have) > 1:
         step = f"{have.major}.{have.minor + 1}"
         raise UserError(
-            f"{who} would skip a minor going from {running} to {wanted}; "
-            f"upgrade to {step} first (set etcd_version to a {step} release and run "
-            "invoke cluster.upgrade)."
+            f"{who} would skip a minor going from {said_have} to {said_want}; upgrade to "
+            f"{step} first (set {setting} to a {step} release and run invoke cluster.upgrade)."
         )
