@@ -148,6 +148,7 @@ def schedule(
 @task(name="list", help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
 def list_(c: Any, inventory: str | None = None, json: bool = False) -> None:
     """List the etcd backups (time, size, revision, host) and the last check and drill."""
+    from kubeprimer.etcd import trend
     from kubeprimer.etcd.report import backups_table, health_lines
 
     out = console(as_json=json)
@@ -170,6 +171,8 @@ def list_(c: Any, inventory: str | None = None, json: bool = False) -> None:
         )
         return
     show(out, backups_table(answer.get("backups", [])))
+    for line in trend.lines(answer.get("backups", [])):
+        out.print(line, markup=False)
     for line in health_lines(answer, _inventory_option(inventory).replace(" -i ", " --inventory ")):
         out.print(line)
 
