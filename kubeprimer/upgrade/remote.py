@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from kubeprimer.ansible import hostkeys
 from kubeprimer.ansible.runner import environment, forget_environment, new_run_dir
 from kubeprimer.inventory import Inventory
@@ -56,7 +58,9 @@ def run(
             results[str(data.get("host"))] = (str(event["event"]), data.get("res") or {})
         return True
 
-    hostkeys.entry_names(inv.path)  # an inventory that turns host key checks off is refused
+    names = hostkeys.entry_names(inv.path)  # refuses an inventory that turns key checks off
+    known = hostkeys.known_hosts(inv.path)
+    before = hostkeys.entries(known)
     log_dir = new_run_dir(runs, "upgrade-probe")
     ansible_runner.run(
         private_data_dir=str(log_dir),
@@ -72,6 +76,9 @@ def run(
         quiet=True,
     )
     forget_environment(log_dir)
+    # A first contact records the host's key here, before the playbook's own check: say so.
+    for line in hostkeys.recorded_lines(known, before, names):
+        Console(stderr=True, highlight=False).print(line)
     answers: dict[str, Answer] = {}
     for host in hosts:
         kind, res = results.get(host, ("", {}))
