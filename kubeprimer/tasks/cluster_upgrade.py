@@ -78,7 +78,7 @@ def upgrade(
         return
     api = _api(inv, given)
     # Every refusal comes before the first change, and before the question.
-    _before(inv, running, steps, opened, api)
+    _before(inv, running, steps, opened, api, runs_dir)
     if not yes:
         _confirm(out, steps)
     if backup:
@@ -122,6 +122,7 @@ def _survey(
         targets.current(found),
         wanted,
         done=opened.record.done,
+        begun=opened.record.begun,
         addons=_addon_updates(c, inv, kubeconfig, found),
         max_unavailable=max_unavailable,
     )
@@ -189,15 +190,19 @@ def _api(inv: Inventory, kubeconfig: Path | None) -> Callable[[], Any]:
 
 
 def _before(
-    inv: Inventory, found: Running, steps: Plan, opened: Opened, api: Callable[[], Any]
+    inv: Inventory,
+    found: Running,
+    steps: Plan,
+    opened: Opened,
+    api: Callable[[], Any],
+    runs_dir: Path,
 ) -> None:
-    """Every reason not to start, each one sentence, all at once (exit 2): parts that
-    could not be read, versions the skew rules refuse, an unhealthy cluster, budgets
-    that would block a drain."""
+    """Every reason not to start, each one sentence, all at once (exit 2): versions the
+    skew rules refuse, an unhealthy or unreadable cluster, budgets that would block a
+    drain."""
     from kubeprimer.upgrade import preconditions
 
-    raise_if(found.unknown)
-    raise_if(preconditions.problems(inv, found, steps, opened.record.begun, api))
+    raise_if(preconditions.problems(inv, found, steps, opened.record.begun, api, runs_dir))
 
 
 def _confirm(out: Console, steps: Plan) -> None:

@@ -120,6 +120,8 @@ class Step:
 class Plan:
     steps: tuple[Step, ...]
     running: bool
+    # The Kubernetes release the plan goes to.
+    target: str = ""
 
     @property
     def pending(self) -> list[Step]:
@@ -225,10 +227,23 @@ def build(
     done: Sequence[str] = (),
     addons: Sequence[tuple[str, str, str]] = (),
     max_unavailable: int = 1,
+    begun: Sequence[str] = (),
 ) -> Plan:
-    """The steps from ``current`` to ``targets``; ``done`` are the record's finished units."""
+    """The steps from ``current`` to ``targets``; ``done`` are the record's finished units,
+    ``begun`` those an earlier run started and did not finish: they run again even where
+    the versions already match (a node upgraded but still cordoned, not yet Ready)."""
     finished = frozenset(done)
+    recorded = finished | frozenset(begun)
     steps: list[Step] = []
+
+    def again(kind: str, host: str) -> list[Change]:
+        unit = f"{kind}:{host}" if kind in (NODE, CONTROL_PLANE) else kind
+        if unit not in recorded:
+            return []
+        how = "finished by an earlier run" if unit in finished else "begun by an earlier run"
+        return [
+            Change("kubelet" if kind == NODE else "kubernetes", host, None, targets.kubernetes, how)
+        ]
 
     def add(kind: str, hosts: Sequence[str], changes: Sequence[Change], batch: int = 0) -> None:
         if changes:
@@ -245,7 +260,9 @@ def build(
 
     apiserver = current.apiserver
     cps = list(control_planes)
-    upgrade_control_plane = _differs(apiserver, targets.kubernetes) or APPLY in finished
+    upgrade_control_plane = _differs(apiserver, targets.kubernetes) or bool(
+        recorded & {APPLY, *(f"{CONTROL_PLANE}:{h}" for h in cps)}
+    )
     if cps and upgrade_control_plane:
         first, others = cps[0], cps[1:]
         add(
@@ -260,11 +277,9 @@ def build(
                 [Change("kubernetes", host, apiserver, targets.kubernetes, "kubeadm upgrade node")],
             )
     for host in cps:
-        changes = _node_changes(host, current, targets)
-        if changes or f"{NODE}:{host}" in finished:
-            add(NODE, [host], changes or _done_change(host, targets))
+        add(NODE, [host], _node_changes(host, current, targets) or again(NODE, host))
 
-    if cps and targets.cni and (_differs(current.cni, targets.cni) or CNI in finished):
+    if cps and targets.cni and (_differs(current.cni, targets.cni) or CNI in recorded):
         # Applied once, through the first control plane's admin kubeconfig.
         add(
             CNI,
@@ -285,7 +300,8 @@ def build(
         for host in workers
         if host not in control_planes
     ]
-    due = [(h, c or _done_change(h, targets)) for h, c in due if c or f"{NODE}:{h}" in finished]
+    due = [(h, c or again(NODE, h)) for h, c in due]
+    due = [(h, c) for h, c in due if c]
     # Nodes already done first: a batch never mixes finished nodes with new ones.
     finished_first = [d for d in due if f"{NODE}:{d[0]}" in finished] + [
         d for d in due if f"{NODE}:{d[0]}" not in finished
@@ -304,12 +320,7 @@ def build(
                 for name, old, new in addons
             ],
         )
-    return Plan(tuple(steps), current.running)
-
-
-def _done_change(host: str, targets: Targets) -> list[Change]:
-    """A node the record holds as finished, now running what it was taken to."""
-    return [Change("kubelet", host, None, targets.kubernetes, "finished by an earlier run")]
+    return Plan(tuple(steps), current.running, targets.kubernetes)
 
 
 def _etcd_how(member: str, current: Current) -> str:

@@ -145,3 +145,17 @@ def test_the_listing_has_one_line_per_change_with_from_and_to() -> None:
     assert "kubeadm upgrade apply" in lines[2] and lines[2].endswith("done")
     assert len(lines) == 2 + len(plan.data())
     assert any("batch 1" in line and "w1" in line for line in lines)
+
+
+def test_a_node_an_earlier_run_began_runs_again_though_its_kubelet_already_matches() -> None:
+    now = running("v1.37.1")
+    moved = Current(
+        apiserver="v1.37.1",
+        kubelet={**now.kubelet, "w2": None},  # NotReady: its version not reported yet
+        containerd=now.containerd,
+        cni=now.cni,
+    )
+    plan = build(CPS, WORKERS, moved, targets(), done=["node:w1"], begun=["node:w2"])
+    assert [s.units for s in plan.pending] == [("node:w2",)]
+    (row,) = [r for r in plan.data() if r["host"] == "w2"]
+    assert row["action"] == "begun by an earlier run" and row["status"] == "pending"
