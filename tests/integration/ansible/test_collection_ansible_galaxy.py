@@ -5,6 +5,8 @@ tests/integration/cluster/test_cluster_up_lab_nodes.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -12,11 +14,13 @@ import pytest
 
 from kubeprimer.paths import ROLES, ROOT
 from tests.integration.ansible.collection import Installed, build_and_install
+from tests.programs import BINDIR
 
 pytestmark = pytest.mark.integration
 
 ROLE_NAMES = sorted(p.parent.parent.name for p in ROLES.glob("*/meta/argument_specs.yml"))
 PLAYBOOKS = ("cluster", "storage", "vault")
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,11 @@ def test_the_artifact_holds_the_content_and_nothing_git_ignores(installed: Insta
         names = archive.getnames()
     assert "meta/runtime.yml" in names and "CHANGELOG.md" in names
     assert "plugins/modules/checked_download.py" in names
-    assert all(not n.startswith(("tests/", "kubeprimer/", "inventories/")) for n in names)
+    assert all(not n.startswith(("kubeprimer/", "inventories/")) for n in names)
+    assert {n for n in names if n.startswith("tests/")} == {
+        "tests/sanity",
+        "tests/sanity/ignore-2.19.txt",
+    }
     assert not [n for n in names if "/molecule/" in n or "/.pki" in n or n.endswith(".key")]
     # The backup agent is a link to the Python package in the checkout; the role ships copies.
     agent = {n.rsplit("/", 1)[-1] for n in names if "roles/etcd_backup/files/etcd_agent/" in n}
@@ -57,3 +65,39 @@ def test_playbooks_load_by_name_with_only_the_collection(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{installed.path}/playbooks/{playbook}.yml" in done.stdout
+
+
+# ansible-test's sanity tests that need nothing from the network (the others install
+# their own tools into virtual environments with pip, from the internet).
+OFFLINE_SANITY = (
+    "action-plugin-docs",
+    "changelog",
+    "compile",
+    "empty-init",
+    "ignores",
+    "line-endings",
+    "no-assert",
+    "no-get-exception",
+    "no-illegal-filenames",
+    "no-smart-quotes",
+    "replace-urlopen",
+    "shebang",
+    "symlinks",
+    "use-argspec-type-path",
+    "use-compat-six",
+)
+
+
+def test_ansible_test_sanity_passes_its_offline_tests(installed: Installed) -> None:
+    tests = [arg for name in OFFLINE_SANITY for arg in ("--test", name)]
+    done = subprocess.run(
+        [str(BINDIR / "ansible-test"), "sanity", "--python", PYTHON, *tests],
+        cwd=installed.path,
+        env=installed.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("Running sanity test") == len(OFFLINE_SANITY), done.stdout
