@@ -326,4 +326,7 @@ def build(
 def _etcd_how(member: str, current: Current) -> str:
     if member == current.etcd_leader:
         return "replace and restart, last (the leader)"
+    if current.etcd_leader is None:
+        # The playbook asks the members which one leads when it gets there.
+        return "replace and restart, one at a time; the leader goes last"
     return "replace and restart, wait until caught up"

@@ -99,4 +99,7 @@ def problems(
         drained = [h for step in plan.pending if step.kind == NODE for h in step.hosts]
         if drained:
             found_problems += _refused(functools.partial(health.budgets, api, drained))
+    elif found.etcd:
+        # External etcd without a Kubernetes cluster yet: its members' health needs no API.
+        found_problems += _refused(functools.partial(health.check, None, inv, found))
     return found_problems
