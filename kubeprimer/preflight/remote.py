@@ -35,9 +35,9 @@ PYTHON = (
 )
 
 
-def probe_command(peers: list[str]) -> str:
+def probe_command(peers: list[str], script: Path = PROBE) -> str:
     # The probe travels inside the command, so one round trip per host suffices.
-    code = base64.b64encode(PROBE.read_bytes()).decode()
+    code = base64.b64encode(script.read_bytes()).decode()
     runner = f"import base64;exec(compile(base64.b64decode('{code}'),'probe','exec'))"
     return f"{PYTHON} -c {shlex.quote(runner)} {' '.join(shlex.quote(p) for p in peers)}"
 
@@ -55,8 +55,17 @@ class Gathered:
     recorded: list[str] = field(default_factory=list)
 
 
-def gather(inv: Inventory, timeout: int = 10, runs_dir: Path = ROOT / ".runs") -> Gathered:
-    """Run the probe on every host in parallel, as the playbooks reach them."""
+def gather(
+    inv: Inventory,
+    timeout: int = 10,
+    runs_dir: Path = ROOT / ".runs",
+    command: str | None = None,
+    label: str = "preflight",
+) -> Gathered:
+    """Run the probe on every host in parallel, as the playbooks reach them.
+
+    ``command`` replaces the preflight probe with another read-only one that prints its
+    JSON object last (cluster.certs reads certificates this way)."""
     import ansible_runner  # heavy: keep `invoke --list` fast
 
     known = hostkeys.known_hosts(inv.path)
@@ -72,7 +81,7 @@ def gather(inv: Inventory, timeout: int = 10, runs_dir: Path = ROOT / ".runs") -
             results[str(data.get("host"))] = (str(event["event"]), data.get("res") or {})
         return True
 
-    log_dir = new_run_dir(runs_dir, "preflight")
+    log_dir = new_run_dir(runs_dir, label)
     env = environment(inv.path, runs_dir)
     # A fresh connection, never an earlier run's master: ssh checks the key only on connect.
     env["ANSIBLE_SSH_ARGS"] = "-o ControlPath=none " + env["ANSIBLE_SSH_ARGS"]
@@ -81,7 +90,7 @@ def gather(inv: Inventory, timeout: int = 10, runs_dir: Path = ROOT / ".runs") -
         inventory=str(inv.path.resolve()),
         host_pattern="all",
         module="ansible.builtin.raw",
-        module_args=probe_command(sorted(inv.hosts)),
+        module_args=command or probe_command(sorted(inv.hosts)),
         # The plays escalate (become: true); so does the probe, which proves it works.
         cmdline=f"--become --timeout {int(timeout)}",
         forks=max(1, len(inv.hosts)),

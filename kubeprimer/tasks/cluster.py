@@ -11,6 +11,7 @@ from kubeprimer.output import JSON_HELP, console, emit_json
 from kubeprimer.settings import resolve, setting
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
+from kubeprimer.tasks.cluster_certs import certs
 from kubeprimer.tasks.cluster_upgrade import upgrade
 
 if TYPE_CHECKING:
@@ -126,4 +127,4 @@ def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
     }
 
 
-ns = Collection("cluster", check, plan, up, upgrade)
+ns = Collection("cluster", check, plan, up, certs, upgrade)
