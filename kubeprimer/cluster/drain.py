@@ -133,7 +133,8 @@ def drain(api: Any, node: str, timeout: float, *, force: bool = False, poll: flo
     if bare and not force:
         raise UserError(
             f"The node {node} runs pods that no controller would recreate "
-            f"({', '.join(bare)}); delete them or drain with force to lose them."
+            f"({', '.join(bare)}); move them under a controller or delete them, or pass "
+            "--force where the task offers it to let the drain delete them."
         )
     cordon(api, node)
     deadline = time.monotonic() + timeout

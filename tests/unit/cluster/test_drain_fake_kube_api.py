@@ -87,7 +87,7 @@ def test_a_bare_pod_stops_the_drain_before_the_node_is_cordoned(
     fake_api.add_pod("default", "debug", "n1", owner="")
     fake_api.add_pod("default", "web-1", "n1", {"app": "web"})
 
-    with pytest.raises(UserError, match=r"default/debug.*with force") as refused:
+    with pytest.raises(UserError, match=r"default/debug.*pass --force") as refused:
         drain.drain(client, "n1", timeout=5, poll=FAST)
 
     assert len(refused.value.messages) == 1
