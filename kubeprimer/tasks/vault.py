@@ -336,4 +336,95 @@ def k8s_auth(
     )
 
 
-ns = Collection("vault", install, init, unseal, plan, apply, k8s_auth)
+def _confirm_upgrade(yes: bool) -> Any:
+    """Show what will restart; go on with --yes or a typed yes on a terminal."""
+    from kubeprimer.errors import UserError
+
+    def confirm(lines: list[str]) -> None:
+        _say("Members to restart on the new release, one at a time (the active one last):")
+        for line in lines:
+            _say(f"  {line}")
+        if yes:
+            return
+        if not sys.stdin.isatty():
+            raise UserError(
+                "vault.upgrade restarts every member and needs confirmation: run it in a "
+                "terminal, or add --yes."
+            )
+        if input("Go on? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise UserError("Not confirmed, so nothing was changed; run the task again.")
+
+    return confirm
+
+
+def _upgrade_keys(keys_file: list[str], age_identity: str | None) -> Any:
+    """Unseal keys for the members the upgrade restarts: the files' (read before anything
+    changes, so a bad file is found first), else asked once on a terminal, else none."""
+    from kubeprimer.vault.keys import read_key_files
+
+    given = read_key_files(keys_file, age_identity) if keys_file else []
+    asked: list[str] = []
+
+    def keys(endpoint: Any, status: dict[str, Any]) -> list[str]:
+        if given:
+            return given
+        if not asked and sys.stdin.isatty():
+            asked.extend(_prompt_keys(int(status.get("t") or 3) - int(status.get("progress") or 0)))
+        return asked
+
+    return keys
+
+
+@task(
+    iterable=["keys_file"],
+    help={
+        "inventory": INVENTORY_HELP,
+        "ca_cert": CA_HELP,
+        "token_file": TOKEN_HELP,
+        "keys_file": "file (mode 0600) with unseal keys, one per line; repeatable "
+        "(default: prompt on a terminal, else stop at the first sealed member)",
+        "age_identity": "age identity file to decrypt .age key files with",
+        "yes": "go on without asking (needed without a terminal)",
+    },
+)
+def upgrade(
+    c: Any,
+    keys_file: list[str],
+    inventory: str | None = None,
+    ca_cert: str | None = None,
+    token_file: str | None = None,
+    age_identity: str | None = None,
+    yes: bool = False,
+) -> None:
+    """Move Vault/OpenBao to vault_version one member at a time, the leader last.
+
+    A run that stopped (killed, or waiting for an unseal key) is finished by the next.
+    """
+    from kubeprimer.tasks._common import play_on
+    from kubeprimer.vault.connect import read_token
+    from kubeprimer.vault.upgrade import Upgrade, target
+
+    inv = load_inventory(c, inventory)
+    wanted = target(inv, ca_cert)
+    token, source = read_token(token_file)
+    keys = _upgrade_keys(keys_file, age_identity)
+
+    def run_host(host: str) -> None:
+        try:
+            play_on(c, "vault-upgrade.yml", inv, limit=host)
+        except Exit as stopped:
+            raise Exit(
+                f"{stopped.message} {host} may be half-way: fix the cause, then run "
+                "`invoke vault.upgrade` again to finish it and go on.",
+                code=stopped.code,
+            ) from None
+
+    done = Upgrade(wanted, token, source, run_host, keys, _say).run(_confirm_upgrade(yes))
+    name = "OpenBao" if wanted.flavor == "openbao" else "Vault"
+    if done:
+        _say(f"{name} {wanted.version} runs on {', '.join(done)} and every member is unsealed.")
+    else:
+        _say(f"Every member already runs {name} {wanted.version}, unsealed; nothing to do.")
+
+
+ns = Collection("vault", install, init, unseal, plan, apply, k8s_auth, upgrade)

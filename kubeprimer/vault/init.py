@@ -38,11 +38,12 @@ ADMIN_TOKEN_FILE = "admin-token"
 PLAIN_KEYS_FILE = "unseal-keys"
 # Init's result until the root token is revoked; a re-run finishes from it.
 PENDING_FILE = "init-pending.json"
-# What `vault.plan/apply` and the Kubernetes wiring need, and no more: no rekey, no raft
-# peer removal. KV v2 mounts may sit one or two segments deep. A new root token needs
-# this token AND a quorum of unseal keys (sys/generate-root-token): two separate parties.
+# What `vault.plan/apply`, the Kubernetes wiring and `vault.upgrade` (step-down, raft
+# health) need, and no more: no rekey, no raft peer removal. KV v2 mounts may sit one or
+# two segments deep. A new root token needs this token AND a quorum of unseal keys
+# (sys/generate-root-token): two separate parties.
 ADMIN_POLICY_HCL = """\
-# kubeprimer-admin: managed by `invoke vault.init`; used by vault.plan/apply and k8s-auth.
+# kubeprimer-admin: managed by `invoke vault.init`; used by vault.plan/apply, k8s-auth and upgrade.
 path "sys/mounts" { capabilities = ["read", "list"] }
 path "sys/mounts/*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }
 path "sys/auth" { capabilities = ["read", "list"] }
@@ -55,6 +56,8 @@ path "sys/seal-status" { capabilities = ["read"] }
 path "sys/generate-root-token/*" { capabilities = ["create", "read", "update", "delete"] }
 path "sys/leader" { capabilities = ["read"] }
 path "sys/storage/raft/configuration" { capabilities = ["read"] }
+path "sys/storage/raft/autopilot/state" { capabilities = ["read"] }
+path "sys/step-down" { capabilities = ["update", "sudo"] }
 path "auth/*" { capabilities = ["create", "read", "update", "delete", "list"] }
 path "+/data/*" { capabilities = ["create", "read", "update", "delete", "list"] }
 path "+/metadata/*" { capabilities = ["create", "read", "update", "delete", "list"] }
