@@ -106,8 +106,12 @@ def check(
 
 
 def _last_error(text: str) -> str:
-    """kubeadm's own reason: its last line that reads as an error, else its last line."""
+    """kubeadm's own reason: the points it lists under a FATAL line ("- Specified version
+    ... is too high"), else its last line that reads as an error, else its last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    points = [line[2:] for line in lines if line.startswith("- ")]
+    if points:
+        return "; ".join(points)[:300]
     errors = [line for line in lines if line.lower().startswith(("error", "[error", "[preflight]"))]
     chosen = (errors or [line for line in lines if not line.startswith(("{", "}", '"'))] or [""])[
         -1

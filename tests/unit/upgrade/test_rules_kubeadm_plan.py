@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from kubeprimer.errors import UserError
+from kubeprimer.paths import ROOT
 from kubeprimer.upgrade import kubeadm_plan
 from kubeprimer.upgrade.remote import Answer
 from tests.unit.upgrade.cluster_state import inventory
@@ -105,3 +107,48 @@ def test_check_asks_the_first_control_plane_only(tmp_path: Path) -> None:
 
     kubeadm_plan.check(inventory(tmp_path), "1.37.1", run=run)
     assert asked == [(["cp1"], kubeadm_plan.command("1.37.1"))]
+
+
+@pytest.fixture
+def fake_kubeadm(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """tests/doubles/fake-kubeadm (a TEST DOUBLE) on a control plane its init set up at
+    v1.36.4, being kubeadm v1.37.1 itself."""
+    state, etc = tmp_path / "state", tmp_path / "etc"
+    state.mkdir()
+    etc.mkdir()
+    (etc / "admin.conf").write_text("apiVersion: v1\nkind: Config\n")
+    (state / "cluster.json").write_text(json.dumps({"version": "v1.36.4", "tokens": {}}))
+    env = {
+        "FAKE_KUBEADM_STATE": str(state),
+        "FAKE_KUBEADM_ETC": str(etc),
+        "FAKE_KUBEADM_KUBELET": str(tmp_path / "kubelet"),
+        "FAKE_KUBEADM_VERSION": "v1.37.1",
+        "PATH": "/usr/bin:/bin",
+    }
+    return str(ROOT / "tests" / "doubles" / "fake-kubeadm"), env
+
+
+def ask_double(double: tuple[str, dict[str, str]], target: str) -> Answer:
+    command = kubeadm_plan.command(target, double[0])
+    done = subprocess.run(
+        command, shell=True, env=double[1], capture_output=True, text=True, timeout=30
+    )
+    return Answer(done.returncode == 0, done.stdout, "" if done.returncode == 0 else "failed")
+
+
+def test_the_kubeadm_double_offers_the_next_minor(fake_kubeadm: tuple[str, dict[str, str]]) -> None:
+    kubeadm_plan.verdict("cp1", "1.37.1", ask_double(fake_kubeadm, "1.37.1"))
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("1.36.0", "is lower than the cluster version"), ("1.38.0", "is too high")],
+)
+def test_the_kubeadm_doubles_refusal_is_quoted(
+    fake_kubeadm: tuple[str, dict[str, str]], target: str, reason: str
+) -> None:
+    with pytest.raises(UserError) as caught:
+        kubeadm_plan.verdict("cp1", target, ask_double(fake_kubeadm, target))
+    (said,) = caught.value.messages
+    assert said.startswith(f"kubeadm upgrade plan {target} on cp1 refused the upgrade (")
+    assert reason in said
