@@ -53,8 +53,19 @@ def _grouped(found: dict[tuple[str, str, str], list[str]], component: str) -> It
     for (have, want, setting), hosts in found.items():
         yield (
             f"{component} on {_names(hosts)} runs {have} but the inventory asks for {want} "
-            f"({setting}); {_UPGRADE}, or set {setting} back to {have}."
+            f"({setting}); {_UPGRADE}, or {_undo(setting, have)}."
         )
+
+
+def _undo(setting: str, have: str) -> str:
+    """How to ask for what runs instead: the setting written the way the inventory takes it."""
+    if setting.startswith("containerd_") and setting != "containerd_version":
+        # A distribution package runs as "1.7.24~ds1"; its full version is apt's to say.
+        return (
+            f"set containerd_package_version to the installed package of containerd {have} "
+            "(apt-cache policy containerd)"
+        )
+    return f"set {setting} back to {have.lstrip('v') if setting == 'kube_version' else have}"
 
 
 def _kubernetes(inv: Inventory, running: Running) -> Iterator[str]:
@@ -65,7 +76,7 @@ def _kubernetes(inv: Inventory, running: Running) -> Iterator[str]:
     if want is not None and not same(running.apiserver, want):
         yield (
             f"Kubernetes runs {running.apiserver} but the inventory asks for {want} "
-            f"(kube_version); {_UPGRADE}, or set kube_version back to {running.apiserver}."
+            f"(kube_version); {_UPGRADE}, or {_undo('kube_version', running.apiserver)}."
         )
         return  # every kubelet follows the control plane in the upgrade
     found: dict[tuple[str, str, str], list[str]] = {}

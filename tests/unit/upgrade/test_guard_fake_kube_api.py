@@ -62,7 +62,7 @@ def test_a_raised_kube_version_is_refused(
     assert said == (
         f"Kubernetes runs v1.36.4 but the inventory asks for {KUBE} (kube_version); cluster.up "
         "does not upgrade a running cluster: run invoke cluster.upgrade, or set kube_version "
-        "back to v1.36.4."
+        "back to 1.36.4."
     )
 
 
@@ -80,6 +80,10 @@ def test_containerd_from_the_distribution_follows_the_node_release(
     (said,) = refusals(tmp_path, kubeconfig, containerd_source="distro")
     # The nodes run Debian 12: its package pin is what the role would install.
     assert "asks for 1.6.20~ds1-1+deb12u3 (containerd_source distro)" in said
+    assert said.endswith(
+        f"or set containerd_package_version to the installed package of containerd "
+        f"{CONTAINERD} (apt-cache policy containerd)."
+    )
 
 
 def test_a_raised_cni_version_is_refused(tmp_path: Path, kubeconfig: Path) -> None:
