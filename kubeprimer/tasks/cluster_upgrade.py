@@ -56,7 +56,7 @@ def upgrade(
     """Upgrade the cluster to the inventory's versions, node by node; --plan shows how."""
     from kubeprimer.upgrade import backup_gate
 
-    _check_options(plan, max_unavailable, drain_timeout, ready_timeout, json)
+    _check_options(plan, max_unavailable, drain_timeout, ready_timeout, json, kubeconfig)
     if not plan and not yes and not sys.stdin.isatty():
         raise UserError(
             "cluster.upgrade drains and upgrades every node and needs confirmation: run it "
@@ -91,7 +91,12 @@ def upgrade(
 
 
 def _check_options(
-    plan: bool, max_unavailable: int, drain_timeout: int, ready_timeout: int, json: bool
+    plan: bool,
+    max_unavailable: int,
+    drain_timeout: int,
+    ready_timeout: int,
+    json: bool,
+    kubeconfig: str | None,
 ) -> None:
     problems = []
     if max_unavailable < 1:
@@ -103,6 +108,8 @@ def _check_options(
             problems.append(f"{flag} is {value}; give a number of seconds, 1 or more.")
     if json and not plan:
         problems.append("--json prints the plan for scripts: use it with --plan.")
+    if kubeconfig and not Path(kubeconfig).expanduser().is_file():
+        problems.append(f"The kubeconfig {kubeconfig} does not exist; pass --kubeconfig FILE.")
     raise_if(problems)
 
 
@@ -149,6 +156,12 @@ def _nothing(steps: Plan) -> str:
         return (
             "Nothing to upgrade: no cluster runs on these hosts yet; invoke cluster.up "
             "installs the inventory's versions."
+        )
+    addons = [c.host for s in steps.steps if not s.runs for c in s.changes]
+    if addons:
+        return (
+            "Nothing to upgrade on the hosts: the cluster runs the inventory's versions; "
+            f"the addons {', '.join(addons)} differ from their pins: run invoke addons.install."
         )
     return "Nothing to upgrade: the cluster runs the inventory's versions."
 
