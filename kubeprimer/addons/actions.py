@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from kubeprimer.addons import access, catalog, config, install, record, remove, render, status
 from kubeprimer.addons.catalog import Addon
@@ -141,6 +142,8 @@ def status_data(kubeconfig: Path | None) -> dict[str, Any]:
                 "workloads_ready": s.workloads_ready,
                 "workloads": s.workloads,
                 "missing": list(s.missing),
+                "pinned": s.pinned,
+                "update": s.update,
             }
             for s in rows
         ],
@@ -154,14 +157,30 @@ def show_status(data: dict[str, Any], console: Console) -> None:
         console.print("No kubeprimer addon is installed.")
         return
     table = Listing(
-        ("addon", "version", "objects", "workloads ready", "missing"), right=("objects",)
+        ("addon", "installed", "pinned", "objects", "workloads ready", "missing"),
+        right=("objects",),
     )
     for s in data["addons"]:
         table.add(
             s["name"],
             s["version"],
+            pinned_cell(s["pinned"], s["update"]),
             str(s["objects"]),
             f"{s['workloads_ready']}/{s['workloads']}",
             ", ".join(s["missing"]),
         )
     show(console, table)
+    behind = [s for s in data["addons"] if s["update"]]
+    if behind:
+        names = ", ".join(s["name"] for s in behind)
+        console.print(
+            f"Not at their pinned version: {names}; invoke addons.install NAME "
+            "(app.deploy NAME for an app) installs the pin."
+        )
+
+
+def pinned_cell(pinned: str | None, update: bool) -> Text:
+    """The pin, flagged (and yellow on a terminal) when the installed version differs."""
+    if pinned is None:
+        return Text("")
+    return Text(f"{pinned} (update)", style="yellow") if update else Text(pinned)

@@ -120,7 +120,7 @@ def remove(c: Any, name: str, kubeconfig: str | None = None, inventory: str | No
 def status(
     c: Any, kubeconfig: str | None = None, inventory: str | None = None, json: bool = False
 ) -> None:
-    """Installed addons and whether their workloads are rolled out (exit 1 if not)."""
+    """Installed addons against their pins, and whether they are rolled out (exit 1 if not)."""
     from kubeprimer.addons import actions
 
     data = actions.status_data(kubeconfig_path(c, kubeconfig, inventory))

@@ -146,6 +146,8 @@ def test_addons_status_json_keeps_exit_1_and_stdout_holds_only_the_json(
                 "workloads_ready": 0,
                 "workloads": 1,
                 "missing": ["Deployment web/web"],
+                "pinned": None,
+                "update": False,
             }
         ],
         "ready": False,
@@ -153,7 +155,8 @@ def test_addons_status_json_keeps_exit_1_and_stdout_holds_only_the_json(
     table = invoke("addons.status", "--kubeconfig", str(kubeconfig))
     assert table.returncode == 1
     assert not BOX & set(table.stdout)
-    assert table.stdout.splitlines()[1].split()[:4] == ["web", "1.2.3", "1", "0/1"]
+    # web is no addon of this checkout: installed 1.2.3, no pin ("-").
+    assert table.stdout.splitlines()[1].split()[:5] == ["web", "1.2.3", "-", "1", "0/1"]
 
 
 def test_addons_list_json(cluster: tuple[FakeKubeApi, Path]) -> None:
