@@ -89,8 +89,9 @@ class Target:
 
 def target(inv: Any, ca_cert: str | None) -> Target:
     """The vault hosts and the one release they should all run (vault_version, else the pin)."""
-    endpoints = from_inventory(inv, ca_cert)
     hosts = inv.group("vault")
+    if not hosts:
+        raise UserError(f"{inv.path} has no hosts in the vault group: add the Vault servers.")
     wanted = {}
     for host in hosts:
         flavor = str(host.vars.get("vault_flavor") or "openbao")
@@ -110,6 +111,7 @@ def target(inv: Any, ca_cert: str | None) -> Target:
             f"vault_version {version!r} is not a release number such as 2.7.2; "
             "set it in the inventory."
         )
+    endpoints = from_inventory(inv, ca_cert)
     members = [Member(h.name, ep) for h, ep in zip(hosts, endpoints, strict=True)]
     return Target(members, flavor, version)
 
