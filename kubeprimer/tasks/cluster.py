@@ -9,6 +9,7 @@ from invoke import Collection, Exit
 from kubeprimer.ansible import EXIT_UNREACHABLE
 from kubeprimer.output import JSON_HELP, console, emit_json
 from kubeprimer.settings import resolve, setting
+from kubeprimer.tasks import cluster_nodes as nodes
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 from kubeprimer.tasks.cluster_certs import certs
@@ -94,9 +95,11 @@ def plan(c: Any, inventory: str | None = None) -> None:
     help={
         "inventory": INVENTORY_HELP,
         "full": "Run every stage, even those whose recorded state still holds on every host",
+        "limit": "Join only these new hosts (HOST[,HOST...]), touching only them and what "
+        "must learn about them",
     }
 )
-def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
+def up(c: Any, inventory: str | None = None, full: bool = False, limit: str | None = None) -> None:
     """Take the inventory's hosts to a working Kubernetes cluster; safe to run again."""
     from rich.console import Console
 
@@ -104,9 +107,12 @@ def up(c: Any, inventory: str | None = None, full: bool = False) -> None:
     from kubeprimer.upgrade import guard
 
     inv = load_inventory(c, inventory)
+    joining = nodes.before_up(inv, limit)
     # Versions that need a rolling upgrade are refused here, before any host is touched.
     guard.before_up(inv, runs_dir=resolve(setting(c, "runs_dir")))
-    play_on(c, "cluster.yml", inv, extravars=converge_vars(c, inv, full))
+    extravars = converge_vars(c, inv, full)
+    play_on(c, "cluster.yml", inv, extravars=extravars, limit=joining.limit if joining else None)
+    nodes.after_up(inv, joining)
     kubeconfig = admin_kubeconfig(inv)
     Console(highlight=False).print(
         f"Cluster is up. Admin kubeconfig (keep it private): {kubeconfig}\n"
@@ -127,4 +133,4 @@ def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
     }
 
 
-ns = Collection("cluster", check, plan, up, certs, upgrade)
+ns = Collection("cluster", check, plan, up, certs, upgrade, nodes.remove_node)
