@@ -38,7 +38,7 @@ def confirm(yes: bool, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -
         )
     stdout.write(
         "This renews every certificate the cluster depends on and restarts the control-plane "
-        "pods, etcd members and Vault servers one host at a time.\n"
+        "pods, etcd members and Vault servers one host at a time.\nRenew now? [y/N] "
     )
     stdout.flush()
     if stdin.readline().strip().lower() not in ("y", "yes"):

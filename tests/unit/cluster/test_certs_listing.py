@@ -265,3 +265,36 @@ def test_bad_input_exits_2_with_one_sentence_and_reads_nothing(
     assert err.count("\n") == 1
     assert hosts() == [] and played == []
     assert not certs_renew.pending_file(load(inventory)).exists()
+
+
+def test_renew_asks_on_a_terminal_and_goes_on_only_on_yes() -> None:
+    from io import StringIO
+
+    from kubeprimer.cluster import certs_renew
+    from kubeprimer.errors import UserError
+
+    class Terminal(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown = StringIO()
+    certs_renew.confirm(False, stdin=Terminal("yes\n"), stdout=shown)
+    assert shown.getvalue().endswith("Renew now? [y/N] ")
+    with pytest.raises(UserError, match="Not confirmed, so nothing was renewed"):
+        certs_renew.confirm(False, stdin=Terminal("\n"), stdout=StringIO())
+    certs_renew.confirm(True, stdin=StringIO(), stdout=shown)
+
+
+def test_an_unfinished_renewal_keeps_its_start_time(inventory: Path) -> None:
+    from kubeprimer.cluster import certs_renew
+    from kubeprimer.errors import UserError
+
+    inv = load(inventory)
+    first = certs_renew.started_at(inv, NOW)
+    assert first == "20261130143000Z"
+    path = certs_renew.pending_file(inv)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert certs_renew.started_at(inv, NOW + timedelta(hours=2)) == first
+    path.write_text("garbage\n")
+    with pytest.raises(UserError, match="does not hold a renewal start time"):
+        certs_renew.started_at(inv, NOW)
