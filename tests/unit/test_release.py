@@ -181,3 +181,22 @@ def test_this_checkouts_previous_release_exports_every_role_scenario(tmp_path: P
     for scenario in ROOT.glob("roles/*/molecule/upgrade"):
         role = scenario.parent.parent.name
         assert release.playbooks(tree, role), role
+
+
+def test_every_upgrade_scenario_converges_the_previous_release_through_the_shared_play() -> None:
+    """One mechanism, no copy per role: each upgrade scenario's prepare.yml imports
+    .config/molecule/previous_release.yml, and the scenario verifies something."""
+    import yaml
+
+    shared = ROOT / ".config/molecule/previous_release.yml"
+    scenarios = sorted(ROOT.glob("roles/*/molecule/upgrade"))
+    assert scenarios, "no role has an upgrade scenario"
+    for scenario in scenarios:
+        plays = yaml.safe_load((scenario / "prepare.yml").read_text())
+        imported = [
+            (scenario / play["ansible.builtin.import_playbook"]).resolve()
+            for play in plays
+            if "ansible.builtin.import_playbook" in play
+        ]
+        assert shared in imported, f"{scenario}/prepare.yml does not import {shared.name}"
+        assert (scenario / "verify.yml").is_file(), f"{scenario} verifies nothing"
