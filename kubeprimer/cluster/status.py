@@ -95,8 +95,10 @@ def problems(status: Status, now: datetime) -> list[str]:
             if addon.missing or addon.workloads_ready < addon.workloads:
                 found.append(f"Addon {addon.addon} has not rolled out ({rollout(addon)}).")
     for member in status.hosts.members:
-        if member.host not in status.unreachable and not member.healthy:
-            found.append(f"etcd on {member.host} is unhealthy ({member.problem or 'no detail'}).")
+        if member.host in status.unreachable or member.healthy:
+            continue
+        state = "could not be read" if member.healthy is None else "is unhealthy"
+        found.append(f"etcd on {member.host} {state} ({member.problem or 'no detail'}).")
     answered = [m for m in status.hosts.members if m.healthy]
     if answered and status.leader() is None:
         found.append("etcd has no leader.")
@@ -230,7 +232,8 @@ def _etcd(status: Status) -> Listing:
         if m.host in status.unreachable:
             health: Cell = _mark("unreachable", False)
         else:
-            health = _mark("healthy" if m.healthy else "unhealthy", bool(m.healthy))
+            word = UNKNOWN if m.healthy is None else "healthy" if m.healthy else "unhealthy"
+            health = _mark(word, m.healthy)
         table.add(
             m.host,
             health,
@@ -245,6 +248,8 @@ def _etcd(status: Status) -> Listing:
 
 def _addons(status: Status) -> Listing:
     table = Listing(["addon", "version", "rolled out", "workloads"], title="Addons")
+    if status.api.error:
+        table.add(UNKNOWN, "", _mark(UNKNOWN, None), "")
     for addon in status.api.addons:
         done = not addon.missing and addon.workloads_ready == addon.workloads
         table.add(addon.addon, addon.version, _mark("yes" if done else "no", done), rollout(addon))

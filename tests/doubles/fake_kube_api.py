@@ -35,6 +35,8 @@ API such code uses, the way the real server does:
   allow one disruption after N refusals (its controller catching up), ``not_ready``
   keeps nodes NotReady on every read, ``ready_after`` answers NotReady for a node's
   next N reads (a kubelet restarting), ``set_ready`` sets the Ready condition.
+- pods' readiness (what cluster.status shows of the control plane's static pods):
+  ``set_pod_ready`` sets a pod's Ready condition, as its kubelet would.
 
 What it does NOT do: field ownership merging between several managers (an apply
 replaces the object's content), admission, defaulting, watches, real scheduling.
@@ -605,6 +607,13 @@ class FakeKubeApi:
                     }
                 ]
             }
+            return self._public(obj)
+
+    def set_pod_ready(self, namespace: str, name: str, ready: bool) -> dict[str, Any]:
+        """Set a pod's Ready condition, as its kubelet would report it (cluster.status)."""
+        with self._lock:
+            obj = self.objects[("", "pods", namespace, name)]
+            obj["status"]["conditions"] = [{"type": "Ready", "status": str(ready)}]
             return self._public(obj)
 
     def add_pod(
