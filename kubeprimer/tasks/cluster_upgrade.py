@@ -140,13 +140,9 @@ def _addon_updates(
     c: Any, inv: Inventory, kubeconfig: Path | None, found: Running
 ) -> list[tuple[str, str, str]]:
     """Installed addons whose version differs from their pin (kubeprimer/addons/updates.py)."""
-    import importlib
+    from kubeprimer.addons import updates
 
     if found.apiserver is None:
-        return []
-    try:
-        updates: Any = importlib.import_module("kubeprimer.addons.updates")
-    except ModuleNotFoundError:
         return []
     return [(u.name, u.installed, u.pinned) for u in updates.pending(inv, kubeconfig=kubeconfig)]
 
@@ -157,7 +153,9 @@ def _nothing(steps: Plan) -> str:
             "Nothing to upgrade: no cluster runs on these hosts yet; invoke cluster.up "
             "installs the inventory's versions."
         )
-    addons = [c.host for s in steps.steps if not s.runs for c in s.changes]
+    addons = [
+        c.component.removeprefix("addon ") for s in steps.steps if not s.runs for c in s.changes
+    ]
     if addons:
         return (
             "Nothing to upgrade on the hosts: the cluster runs the inventory's versions; "

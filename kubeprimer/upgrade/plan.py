@@ -316,7 +316,7 @@ def build(
             ADDONS,
             [],
             [
-                Change("addon", name, old, new, "run invoke addons.install")
+                Change(f"addon {name}", "", old, new, "run invoke addons.install")
                 for name, old, new in addons
             ],
         )

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from doubles.fake_kube_api import FakeKubeApi
 
+from kubeprimer.addons import record, updates
 from kubeprimer.paths import ROOT
 from tests.programs import run_program
 
@@ -197,20 +198,25 @@ def test_plan_lists_every_change_in_run_order_and_changes_nothing(setup: Setup) 
 
 
 def test_plan_json_gives_the_same_steps_to_scripts(setup: Setup) -> None:
+    name, pinned = sorted(updates.pins().items())[0]
+    configmaps = setup.api.resolve("/api/v1/configmaps")[0]
+    setup.api.create(configmaps, record.NAMESPACE, record.body(name, "0.0.1-old", []))
     done = setup.task("--plan", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["nothing_to_do"] is False
     assert data["targets"]["kubernetes"] == "1.37.1"
     steps = [(s["step"], s["host"], s["from"], s["to"], s["status"]) for s in data["steps"]]
+    assert data["steps"][-1]["component"] == f"addon {name}"
     assert steps == [
         ("apply", "cp1", RUNNING, "1.37.1", "pending"),
         ("node", "cp1", RUNNING, "1.37.1", "pending"),
         ("node", "w1", RUNNING, "1.37.1", "pending"),
         ("node", "w2", RUNNING, "1.37.1", "pending"),
         ("node", "w3", RUNNING, "1.37.1", "pending"),
+        ("addons", None, "0.0.1-old", pinned, "run addons.install"),
     ]
-    assert [s["batch"] for s in data["steps"]] == [None, None, 1, 2, 3]
+    assert [s["batch"] for s in data["steps"]] == [None, None, 1, 2, 3, None]
     assert setup.writes() == []
 
 

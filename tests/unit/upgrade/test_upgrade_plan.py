@@ -130,8 +130,8 @@ def test_addon_updates_are_listed_for_addons_install_and_never_run() -> None:
     assert plan.nothing_to_do
     (row,) = plan.data()
     assert (row["component"], row["host"], row["from"], row["to"]) == (
-        "addon",
-        "metallb",
+        "addon metallb",
+        None,
         "v0.14.8",
         "v0.15.2",
     )
