@@ -44,6 +44,17 @@ TIMEOUTS = {
     )
 }
 TYPE = {"apiVersion": LEAF, "kind": LEAF}
+# What UpgradeConfiguration's apply and node sections share.
+UPGRADE_COMMON = {
+    "certificateRenewal": LEAF,
+    "dryRun": LEAF,
+    "etcdUpgrade": LEAF,
+    "ignorePreflightErrors": LEAF,
+    "skipPhases": LEAF,
+    "patches": PATCHES,
+    "imagePullPolicy": LEAF,
+    "imagePullSerial": LEAF,
+}
 
 KINDS: dict[str, dict[str, Any]] = {
     "InitConfiguration": {
@@ -111,6 +122,28 @@ KINDS: dict[str, dict[str, Any]] = {
         "controlPlane": {"localAPIEndpoint": API_ENDPOINT, "certificateKey": LEAF},
         "skipPhases": LEAF,
         "patches": PATCHES,
+        "timeouts": TIMEOUTS,
+    },
+    "UpgradeConfiguration": {
+        **TYPE,
+        "apply": {
+            **UPGRADE_COMMON,
+            "kubernetesVersion": LEAF,
+            "allowExperimentalUpgrades": LEAF,
+            "allowRCUpgrades": LEAF,
+            "forceUpgrade": LEAF,
+            "printConfig": LEAF,
+        },
+        "node": UPGRADE_COMMON,
+        "plan": {
+            "kubernetesVersion": LEAF,
+            "allowExperimentalUpgrades": LEAF,
+            "allowRCUpgrades": LEAF,
+            "dryRun": LEAF,
+            "ignorePreflightErrors": LEAF,
+            "printConfig": LEAF,
+        },
+        "diff": {"kubernetesVersion": LEAF, "contextLines": LEAF},
         "timeouts": TIMEOUTS,
     },
     "KubeProxyConfiguration": {
