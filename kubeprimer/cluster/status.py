@@ -151,6 +151,8 @@ def backup_text(status: Status, now: float) -> tuple[str, str]:
     last = "none stored" if age is None else f"{ago(age)} ago"
     if backups.calendar:
         last += f" (schedule {backups.calendar})"
+    if backups.last_attempt_failed:
+        last += "; the latest attempt failed"
     if backups.drill_at is None:
         drill = "never run"
     else:

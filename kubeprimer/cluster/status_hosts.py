@@ -62,15 +62,18 @@ def etcd_client(inv: Inventory) -> dict[str, str]:
     }
 
 
+def vip_hosts(inv: Inventory) -> list[str]:
+    """The hosts keepalived may put the virtual IP on (roles/api_endpoint)."""
+    group = _role_setting(inv, "api_endpoint", "api_endpoint_hosts_group", "kube_control_plane")
+    return list(inv.groups.get(str(group), []))
+
+
 def vip(inv: Inventory) -> str | None:
     """The address keepalived moves between control planes, or None when there is none
     (one control plane, no ``kube_api_endpoint``, or api_endpoint_enabled: never)."""
     endpoint = str(inv.settings.get("kube_api_endpoint") or "")
     enabled = str(_role_setting(inv, "api_endpoint", "api_endpoint_enabled", "auto"))
-    group = str(
-        _role_setting(inv, "api_endpoint", "api_endpoint_hosts_group", "kube_control_plane")
-    )
-    holders = inv.groups.get(group, [])
+    holders = vip_hosts(inv)
     if not endpoint or enabled == "never" or (enabled == "auto" and len(holders) < 2):
         return None
     return endpoint.rsplit(":", 1)[0] if ":" in endpoint else endpoint
@@ -167,18 +170,14 @@ def assemble(inv: Inventory, gathered: Gathered) -> Hosts:
     for host in etcd_members(inv):
         facts = gathered.facts.get(host)
         found.members.append(member(host, facts, gathered.errors.get(host, "no answer")))
-    for host in inv.hosts:
+    for host in vip_hosts(inv) if found.vip else []:
         facts = gathered.facts.get(host)
-        if facts is None:
-            if found.vip:
-                found.vip_unknown.append(host)
-            continue
-        if found.vip:
-            holds = facts.get("vip")
-            if holds:
-                found.vip_holders.append(host)
-            elif holds is None:
-                found.vip_unknown.append(host)
+        holds = facts.get("vip") if facts is not None else None
+        if holds:
+            found.vip_holders.append(host)
+        elif holds is None:
+            found.vip_unknown.append(host)
+    for host, facts in gathered.facts.items():
         if facts.get("backup"):
             found.backups[host] = facts["backup"]
     return found

@@ -330,3 +330,14 @@ def test_the_probe_command_runs_both_readers_in_one_python(tmp_path: Path) -> No
     assert found["backup"]["metrics"] == {"last_success_timestamp_seconds": 1700000100.0}
     assert found["backup"]["drill"] == {"ok": True, "at": 1700000000.5, "error": None}
     assert "short_id" not in json.dumps(found["backup"])
+
+
+def test_a_holder_that_cannot_be_asked_leaves_the_virtual_ip_unknown_not_missing(
+    tmp_path: Path,
+) -> None:
+    facts = answers()
+    del facts["cp1"]
+    result = assembled(inventory(tmp_path), facts, healthy_api(), {"cp1": "no answer"})
+    assert result.hosts.vip_unknown == ["cp1"] and result.hosts.vip_holders == []
+    assert not [p for p in view.problems(result, NOW) if "virtual IP" in p]
+    assert view.vip_text(result) == ("unknown (cp1 did not answer)", None)
