@@ -185,7 +185,8 @@ def _tell_inventory(out: Console, inv: Inventory, plan: Removal) -> None:
             "there in the same edit, then run invoke cluster.up --limit NEW_HOST to join it."
         )
     if not plan.alive:
+        why = "a kubelet that comes back registers its Node again, and " * plan.kubernetes_node
         out.print(
-            f"{plan.node} did not answer, so it was not cleaned: wipe it before it is "
-            "used again (a kubelet that comes back would register the node again)."
+            f"{plan.node} did not answer, so it was not cleaned: wipe it before it is used "
+            f"again ({why}its disk still holds its certificates)."
         )
