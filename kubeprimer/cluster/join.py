@@ -55,7 +55,7 @@ def joining_members(inv: Inventory, hosts: list[str]) -> dict[str, str]:
     return {h: etcd_members.member_address(inv, h) for h in hosts if h in members}
 
 
-def check_quorum(inv: Inventory, hosts: list[str], run: remote.Runner = remote.run) -> None:
+def check_quorum(inv: Inventory, hosts: list[str], run: remote.Runner | None = None) -> None:
     """Refuse a join that adds etcd members while the live ones are too few for the
     quorum of the larger cluster (dead members still count until removed)."""
     joining = joining_members(inv, hosts)

@@ -106,7 +106,7 @@ def static_refusals(inv: Inventory, node: str) -> None:
         )
 
 
-def inspect(inv: Inventory, node: str, run: remote.Runner = remote.run) -> Removal:
+def inspect(inv: Inventory, node: str, run: remote.Runner | None = None) -> Removal:
     """Ask the live members for the etcd membership, and the node whether it answers;
     refuse a removal that would lose etcd's quorum. Changes nothing."""
     control_plane, worker, member = roles_of(inv, node)
