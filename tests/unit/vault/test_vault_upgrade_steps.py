@@ -127,3 +127,16 @@ def test_target_refuses(tmp_path: Path, vault_vars: str, host_vars: str, sentenc
     with pytest.raises(UserError) as raised:
         target(load(inventory(tmp_path, vault_vars, host_vars)), None)
     assert sentence in raised.value.messages[0]
+
+
+def test_without_a_terminal_only_yes_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeprimer.tasks.vault import _confirm_upgrade
+
+    with pytest.raises(UserError) as refused:
+        _confirm_upgrade(False)(["bao1: 2.6.2 -> 2.7.2"])
+    assert refused.value.messages == [
+        "vault.upgrade restarts every member and needs confirmation: run it in a terminal, "
+        "or add --yes."
+    ]
+    _confirm_upgrade(True)(["bao1: 2.6.2 -> 2.7.2"])
+    assert "  bao1: 2.6.2 -> 2.7.2" in capsys.readouterr().err
