@@ -24,20 +24,20 @@ import urllib.request
 from typing import Any
 
 
-def etcd(settings: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+def etcd(client: dict[str, Any], timeout: float) -> dict[str, Any] | None:
     """This host's etcd member: ``/v3/maintenance/status`` and ``/health``."""
-    if not os.path.exists(settings["cert"]):
+    if not os.path.exists(client["cert"]):
         return None
     out: dict[str, Any] = {"status": None, "health": None, "error": ""}
     try:
-        context = ssl.create_default_context(cafile=settings["ca"])
+        context = ssl.create_default_context(cafile=client["ca"])
         # The member's certificate names its addresses; the CA still decides.
         context.check_hostname = False
-        context.load_cert_chain(settings["cert"], settings["key"])
+        context.load_cert_chain(client["cert"], client["key"])
     except (OSError, ssl.SSLError) as error:
         out["error"] = f"no usable etcd client certificate ({error})"
         return out
-    base = f"https://127.0.0.1:{settings['port']}"
+    base = f"https://127.0.0.1:{client['port']}"
     asks = (("status", "/v3/maintenance/status", b"{}"), ("health", "/health", None))
     for key, path, body in asks:
         try:
