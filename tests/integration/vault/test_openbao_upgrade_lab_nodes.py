@@ -136,7 +136,7 @@ def cluster(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     found = Cluster(lab, folder, lab_vars)
     found.want(OLD)
     try:
-        up = run_program("kubeprimer", "vault.install", "-i", str(found.inventory), timeout=900)
+        up = run_program("kubeprimer", "vault.install", "-i", str(found.inventory), timeout=1800)
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
         init = run_program(
             "kubeprimer",
@@ -292,7 +292,7 @@ def test_upgrade_killed_during_the_second_member_is_finished_by_the_next_run(
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        timeout=900,
+        timeout=1800,
         check=False,
     )
     elapsed = time.monotonic() - started
