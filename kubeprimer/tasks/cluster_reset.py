@@ -1,0 +1,127 @@
+"""cluster.reset: tear the cluster down on every host of the inventory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from invoke import Exit
+
+from kubeprimer.output import console
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory
+from kubeprimer.tasks._task import task
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kubeprimer.ansible import RunResult
+    from kubeprimer.cluster.reset import Reset
+    from kubeprimer.inventory import Inventory
+
+
+@task(
+    help={
+        "inventory": INVENTORY_HELP,
+        "yes": "do not ask: confirm the teardown on the command line",
+        "etcd": "also delete the external etcd members' data, after one last backup",
+    }
+)
+def reset(c: Any, inventory: str | None = None, yes: bool = False, etcd: bool = False) -> None:
+    """Tear the cluster down on every host (kubeadm reset, kubelet, CNI, VIP); --etcd too."""
+    from kubeprimer.cluster import reset as steps
+    from kubeprimer.confirm import confirm
+    from kubeprimer.inventory import require_unlocked
+
+    inv = load_inventory(c, inventory)
+    plan = steps.plan(inv, etcd)
+    if etcd and plan.external_etcd:
+        steps.check_backup(inv)
+    require_unlocked(inv)
+    out = console()
+    confirm(
+        yes, needs="cluster.reset tears the cluster down on every host", question=plan.question()
+    )
+    if etcd and plan.external_etcd:
+        _last_backup(c, inventory, out)
+    result = _run(c, inv, plan, out)
+    _report(out, inv, plan, result)
+
+
+def _last_backup(c: Any, inventory: str | None, out: Console) -> None:
+    """The etcd.backup and etcd.verify code paths: a backup now, proven by a restore drill."""
+    from kubeprimer.tasks import etcd
+
+    out.print("Taking a last etcd backup before deleting the etcd data.")
+    stored = etcd.take_backup(c, inventory)
+    if not stored:
+        raise Exit(
+            "The etcd backup playbook stored no backup, so nothing was reset; run invoke "
+            "etcd.backup to see why.",
+            code=1,
+        )
+    backup = str(stored["short_id"])
+    drilled = etcd.drill(c, str(stored.get("id") or backup), inventory)
+    if not drilled:
+        raise Exit(
+            f"The restore drill of backup {backup} gave no result, so nothing was reset; run "
+            f"invoke etcd.verify --snapshot {backup} to see why.",
+            code=1,
+        )
+    out.print(
+        f"Last backup {backup} stored and restores ({drilled.get('keys')} keys at revision "
+        f"{drilled.get('revision')}); etcd.restore brings it back."
+    )
+
+
+def _run(c: Any, inv: Inventory, plan: Reset, out: Console) -> RunResult:
+    """The playbook on every host; unlike play_on, a run with hosts that did not answer
+    still reports on the others."""
+    from kubeprimer.ansible import EXIT_OK, EXIT_UNREACHABLE, run_playbook
+    from kubeprimer.cluster.reset import PLAYBOOK
+    from kubeprimer.settings import resolve, setting
+
+    result = run_playbook(
+        PLAYBOOK,
+        inv.path,
+        hosts=len(plan.hosts),
+        limit=",".join(plan.hosts),
+        extravars={"kubeprimer_reset_etcd": plan.etcd},
+        runs_dir=resolve(setting(c, "runs_dir")),
+        forks_max=int(setting(c, "forks_max")),
+        console=out,
+    )
+    if result.exit_code not in (EXIT_OK, EXIT_UNREACHABLE):
+        raise Exit(
+            f"{PLAYBOOK} did not complete; the failing tasks are listed above and the full log "
+            f"is in {result.log_dir}. Run cluster.reset again once they are fixed.",
+            code=result.exit_code,
+        )
+    return result
+
+
+def _report(out: Console, inv: Inventory, plan: Reset, result: RunResult) -> None:
+    from kubeprimer.cluster.certs_catalog import pki_dir
+    from kubeprimer.cluster.kubeconfig import admin_kubeconfig
+    from kubeprimer.cluster.reset import dead, etcd_note
+
+    down = dead(result.stats)
+    if result.changed == 0 and not down:
+        out.print(f"Nothing to reset: cluster {plan.cluster} is torn down on every host already.")
+    else:
+        out.print(f"Cluster {plan.cluster} is torn down on {len(plan.hosts) - len(down)} hosts.")
+    note = etcd_note(plan)
+    if note:
+        out.print(note)
+    if down:
+        raise Exit(
+            f"These hosts did not answer and were not reset: {', '.join(down)}; run "
+            "invoke cluster.reset again once they are up to finish them.",
+            code=3,
+        )
+    kubeconfig = admin_kubeconfig(inv)
+    if kubeconfig.is_file():
+        kubeconfig.unlink()
+        out.print(f"Removed the admin kubeconfig {kubeconfig}.")
+    out.print(
+        f"The cluster CA in {pki_dir(inv)} stays, so cluster.up makes a cluster with the same CA; "
+        "delete that folder for a new one."
+    )

@@ -1,0 +1,197 @@
+"""cluster.reset as users run it (the invoke program), with a clearly named test double
+of the playbook run (``FakeRun``: records each run and answers with the recap it is
+given) and of the etcd backup and drill. Refusals provably reach no host; the hosts'
+side is tested on lab nodes in tests/integration/cluster/test_reset_lab_nodes.py."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubeprimer import ansible
+from kubeprimer.ansible import RunResult
+from kubeprimer.confirm import confirm
+from kubeprimer.errors import UserError
+from kubeprimer.tasks import etcd
+from tests.unit.cluster.test_remove_refusals import EXTERNAL, _invoke, write_inventory
+
+SMALL = {"kube_control_plane": ["cp1"], "kube_node": ["w1"], "etcd": ["cp1"]}
+
+
+class FakeRun:
+    """Test double of run_playbook: records (playbook, limit, extravars) and returns the
+    recap given (every host changed once unless told)."""
+
+    def __init__(self, stats: dict[str, dict[str, int]] | None = None, code: int = 0) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.stats, self.code = stats, code
+
+    def __call__(self, playbook: str, inventory: Path, **options: Any) -> RunResult:
+        self.calls.append((playbook, options["limit"], options["extravars"]))
+        hosts = options["limit"].split(",")
+        stats = self.stats if self.stats is not None else {h: {"changed": 1} for h in hosts}
+        return RunResult(self.code, inventory.parent, stats, [])
+
+
+@pytest.fixture
+def fake_run(monkeypatch: pytest.MonkeyPatch) -> FakeRun:
+    run = FakeRun()
+    monkeypatch.setattr(ansible, "run_playbook", run)
+    return run
+
+
+def _kubeconfig(inventory: Path) -> Path:
+    path = inventory.parent / "artifacts" / "admin.conf"
+    path.parent.mkdir()
+    path.write_text("apiVersion: v1\n")
+    return path
+
+
+def _reset(inventory: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = _invoke("cluster.reset", "-i", str(inventory), *args)
+    said = capsys.readouterr()
+    return code, said.out, said.err
+
+
+def test_without_a_terminal_or_yes_nothing_is_touched(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, SMALL)
+    kubeconfig = _kubeconfig(inventory)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code, _, err = _reset(inventory, capsys)
+    assert code == 2 and err.count("error:") == 1, err
+    assert "cluster.reset tears the cluster down on every host and needs confirmation" in err
+    assert fake_run.calls == [] and kubeconfig.is_file()
+
+
+def test_etcd_without_a_backup_target_is_refused_first(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, EXTERNAL, etcd_mode="external")
+
+    def touched(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a refused reset took a backup")
+
+    monkeypatch.setattr(etcd, "take_backup", touched)
+    code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
+    assert code == 2 and "backups are not configured" in err and err.count("error:") == 1, err
+    assert fake_run.calls == []
+
+
+def test_reset_runs_once_on_every_node_and_removes_the_kubeconfig(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_run: FakeRun
+) -> None:
+    inventory = write_inventory(tmp_path, EXTERNAL, etcd_mode="external")
+    kubeconfig = _kubeconfig(inventory)
+    code, out, err = _reset(inventory, capsys, "--yes")
+    assert code == 0, err
+    # Workers are listed before control planes; etcd members are left alone without --etcd.
+    assert fake_run.calls == [("reset.yml", "w1,cp1", {"kubeprimer_reset_etcd": False})]
+    assert not kubeconfig.exists()
+    assert "External etcd keeps running with its data on e1, e2, e3" in out
+    assert "cluster.reset --etcd" in out and ".pki stays" in out
+
+
+def test_a_second_run_says_there_is_nothing_to_reset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_run: FakeRun
+) -> None:
+    inventory = write_inventory(tmp_path, SMALL)
+    fake_run.stats = {"cp1": {"changed": 0, "ok": 5}, "w1": {"changed": 0, "ok": 5}}
+    code, out, err = _reset(inventory, capsys, "--yes")
+    assert code == 0, err
+    assert "Nothing to reset" in out
+
+
+def test_hosts_that_do_not_answer_are_named_with_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_run: FakeRun
+) -> None:
+    inventory = write_inventory(tmp_path, SMALL)
+    kubeconfig = _kubeconfig(inventory)
+    fake_run.stats = {"cp1": {"changed": 4}, "w1": {"unreachable": 1}}
+    fake_run.code = ansible.EXIT_UNREACHABLE
+    code, out, err = _reset(inventory, capsys, "--yes")
+    assert code == 3, err
+    assert "did not answer and were not reset: w1" in err and "again" in err
+    assert "torn down on 1 hosts" in out
+    # Kept until every host is reset: the run that finishes them removes it.
+    assert kubeconfig.is_file()
+
+
+def test_a_failed_run_ends_with_its_status_and_keeps_the_kubeconfig(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_run: FakeRun
+) -> None:
+    inventory = write_inventory(tmp_path, SMALL)
+    kubeconfig = _kubeconfig(inventory)
+    fake_run.code = ansible.EXIT_FAILED
+    code, _, err = _reset(inventory, capsys, "--yes")
+    assert code == ansible.EXIT_FAILED and "reset.yml did not complete" in err, err
+    assert kubeconfig.is_file()
+
+
+def test_etcd_data_goes_only_after_a_last_backup_and_its_drill(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
+    steps: list[str] = []
+
+    def backup(c: Any, given: str | None, json: bool = False) -> dict[str, Any]:
+        assert fake_run.calls == []
+        steps.append("backup")
+        return {"short_id": "ab12cd34", "id": "ab12cd34ef"}
+
+    def drill(c: Any, chosen: str | None, given: str | None, json: bool = False) -> Any:
+        assert fake_run.calls == [] and chosen == "ab12cd34ef"
+        steps.append("drill")
+        return {"keys": 7, "revision": 42}
+
+    monkeypatch.setattr(etcd, "take_backup", backup)
+    monkeypatch.setattr(etcd, "drill", drill)
+    code, out, err = _reset(inventory, capsys, "--yes", "--etcd")
+    assert code == 0, err
+    assert steps == ["backup", "drill"]
+    assert fake_run.calls == [("reset.yml", "w1,cp1,e1,e2,e3", {"kubeprimer_reset_etcd": True})]
+    assert "Last backup ab12cd34 stored and restores (7 keys at revision 42)" in out
+    assert "keeps running" not in out
+
+
+def test_a_backup_that_stores_nothing_resets_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
+    monkeypatch.setattr(etcd, "take_backup", lambda *_, **__: None)
+    code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
+    assert code == 1 and "stored no backup, so nothing was reset" in err, err
+    assert fake_run.calls == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "goes_on"), [("yes\n", True), ("y\n", False), ("\n", False)])
+def test_the_question_takes_only_yes(typed: str, goes_on: bool) -> None:
+    shown = io.StringIO()
+    ask = {"needs": "x", "question": "Tear down cluster k on 2 hosts?", "stdout": shown}
+    if goes_on:
+        confirm(False, stdin=_Terminal(typed), **ask)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(UserError, match="Not confirmed, so nothing was changed"):
+            confirm(False, stdin=_Terminal(typed), **ask)  # type: ignore[arg-type]
+    assert shown.getvalue() == "Tear down cluster k on 2 hosts? Type yes to go on: "
