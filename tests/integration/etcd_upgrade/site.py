@@ -1,8 +1,8 @@
 """Three lab nodes as an external etcd cluster under a rolling upgrade, driven the way a
 user drives it: the inventory's group_vars hold etcd_version and where the binaries
-come from, ``playbooks/cluster.yml --tags etcd`` installs (the etcd plays of
-cluster.up; the lab cannot run kubeadm) and ``playbooks/etcd-upgrade.yml`` upgrades
-(what cluster.upgrade runs). Shared by the integration test and bench/etcd_upgrade.py.
+come from, the etcd play of cluster.yml installs (``etcd-role.yml`` beside this file;
+the lab cannot run kubeadm) and ``playbooks/etcd-upgrade.yml`` upgrades (what
+cluster.upgrade runs). Shared by the integration test and bench/etcd_upgrade.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from tests.integration.etcd_upgrade.releases import distro_etcd
 from tests.integration.etcd_upgrade.writer import Etcdctl
 from tests.programs import ANSIBLE_PLAYBOOK, playbook_env
 
-CLUSTER = PLAYBOOKS / "cluster.yml"
 UPGRADE = PLAYBOOKS / "etcd-upgrade.yml"
 # The etcd play of cluster.yml alone: what cluster.up runs on the members.
 ROLE = Path(__file__).with_name("etcd-role.yml")
@@ -102,8 +101,6 @@ class UpgradeSite:
 
     def start(self, name: str, book: Path, *extra: str) -> subprocess.Popen[str]:
         argv = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), str(book), *extra]
-        if book == CLUSTER:
-            argv += ["--tags", "etcd"]
         return subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -116,7 +113,12 @@ class UpgradeSite:
 
     def run(self, name: str, book: Path, *extra: str, timeout: float = 1500) -> Run:
         process = self.start(name, book, *extra)
-        out, _ = process.communicate(timeout=timeout)
+        try:
+            out, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
+            raise
         (self.folder / "logs" / f"{name}.log").write_text(out)
         return Run(process.returncode, out)
 
