@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from invoke import Exit
 
 from kubeprimer.output import console
-from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory
+from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 
 if TYPE_CHECKING:
@@ -30,20 +30,23 @@ def reset(c: Any, inventory: str | None = None, yes: bool = False, etcd: bool = 
     from kubeprimer.cluster import reset as steps
     from kubeprimer.confirm import confirm
     from kubeprimer.inventory import require_unlocked
+    from kubeprimer.settings import resolve, setting
 
     inv = load_inventory(c, inventory)
     plan = steps.plan(inv, etcd)
     if etcd and plan.external_etcd:
         steps.check_backup(inv)
     require_unlocked(inv)
-    out = console()
     confirm(
         yes, needs="cluster.reset tears the cluster down on every host", question=plan.question()
     )
+    out = console()
+    down = steps.unanswered(inv, plan.hosts, resolve(setting(c, "runs_dir")))
     if etcd and plan.external_etcd:
         _last_backup(c, inventory, out)
-    result = _run(c, inv, plan, out)
-    _report(out, inv, plan, result)
+    live = [h for h in plan.hosts if h not in down]
+    result = _run(c, inv, plan, live) if live else None
+    _report(out, inv, plan, result, down)
 
 
 def _last_backup(c: Any, inventory: str | None, out: Console) -> None:
@@ -72,39 +75,26 @@ def _last_backup(c: Any, inventory: str | None, out: Console) -> None:
     )
 
 
-def _run(c: Any, inv: Inventory, plan: Reset, out: Console) -> RunResult:
-    """The playbook on every host; unlike play_on, a run with hosts that did not answer
-    still reports on the others."""
-    from kubeprimer.ansible import EXIT_OK, EXIT_UNREACHABLE, run_playbook
+def _run(c: Any, inv: Inventory, plan: Reset, live: list[str]) -> RunResult:
     from kubeprimer.cluster.reset import PLAYBOOK
-    from kubeprimer.settings import resolve, setting
 
-    result = run_playbook(
+    return play_on(
+        c,
         PLAYBOOK,
-        inv.path,
-        hosts=len(plan.hosts),
-        limit=",".join(plan.hosts),
+        inv,
+        limit=",".join(live),
         extravars={"kubeprimer_reset_etcd": plan.etcd},
-        runs_dir=resolve(setting(c, "runs_dir")),
-        forks_max=int(setting(c, "forks_max")),
-        console=out,
     )
-    if result.exit_code not in (EXIT_OK, EXIT_UNREACHABLE):
-        raise Exit(
-            f"{PLAYBOOK} did not complete; the failing tasks are listed above and the full log "
-            f"is in {result.log_dir}. Run cluster.reset again once they are fixed.",
-            code=result.exit_code,
-        )
-    return result
 
 
-def _report(out: Console, inv: Inventory, plan: Reset, result: RunResult) -> None:
+def _report(
+    out: Console, inv: Inventory, plan: Reset, result: RunResult | None, down: list[str]
+) -> None:
     from kubeprimer.cluster.certs_catalog import pki_dir
     from kubeprimer.cluster.kubeconfig import admin_kubeconfig
-    from kubeprimer.cluster.reset import dead, etcd_note
+    from kubeprimer.cluster.reset import etcd_note
 
-    down = dead(result.stats)
-    if result.changed == 0 and not down:
+    if result is not None and result.changed == 0 and not down:
         out.print(f"Nothing to reset: cluster {plan.cluster} is torn down on every host already.")
     else:
         out.print(f"Cluster {plan.cluster} is torn down on {len(plan.hosts) - len(down)} hosts.")

@@ -1,6 +1,7 @@
-"""cluster.reset as users run it (the invoke program), with a clearly named test double
+"""cluster.reset as users run it (the invoke program), with clearly named test doubles
 of the playbook run (``FakeRun``: records each run and answers with the recap it is
-given) and of the etcd backup and drill. Refusals provably reach no host; the hosts'
+given), of the SSH probe (``fake_probe``: the hosts given do not answer) and of the
+etcd backup and drill. Refusals provably reach no host; the hosts'
 side is tested on lab nodes in tests/integration/cluster/test_reset_lab_nodes.py."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from kubeprimer import ansible
 from kubeprimer.ansible import RunResult
 from kubeprimer.confirm import confirm
 from kubeprimer.errors import UserError
-from kubeprimer.tasks import etcd
+from kubeprimer.tasks import _common, etcd
+from kubeprimer.upgrade import remote
 from tests.unit.cluster.test_remove_refusals import EXTERNAL, _invoke, write_inventory
 
 SMALL = {"kube_control_plane": ["cp1"], "kube_node": ["w1"], "etcd": ["cp1"]}
@@ -36,10 +38,20 @@ class FakeRun:
         return RunResult(self.code, inventory.parent, stats, [])
 
 
+def fake_probe(monkeypatch: pytest.MonkeyPatch, dead: set[str]) -> None:
+    """Test double of remote.run: every host answers but those in ``dead``."""
+
+    def run(inv: Any, hosts: list[str], command: str, **_: Any) -> dict[str, remote.Answer]:
+        return {h: remote.Answer(h not in dead, "", "unreachable over SSH") for h in hosts}
+
+    monkeypatch.setattr(remote, "run", run)
+
+
 @pytest.fixture
 def fake_run(monkeypatch: pytest.MonkeyPatch) -> FakeRun:
     run = FakeRun()
-    monkeypatch.setattr(ansible, "run_playbook", run)
+    monkeypatch.setattr(_common, "run_playbook", run)
+    fake_probe(monkeypatch, set())
     return run
 
 
@@ -65,6 +77,7 @@ def test_without_a_terminal_or_yes_nothing_is_touched(
     inventory = write_inventory(tmp_path, SMALL)
     kubeconfig = _kubeconfig(inventory)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setattr(remote, "run", fake_run)  # asking the hosts would record a call
     code, _, err = _reset(inventory, capsys)
     assert code == 2 and err.count("error:") == 1, err
     assert "cluster.reset tears the cluster down on every host and needs confirmation" in err
@@ -113,18 +126,35 @@ def test_a_second_run_says_there_is_nothing_to_reset(
 
 
 def test_hosts_that_do_not_answer_are_named_with_exit_3(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_run: FakeRun
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
 ) -> None:
     inventory = write_inventory(tmp_path, SMALL)
     kubeconfig = _kubeconfig(inventory)
-    fake_run.stats = {"cp1": {"changed": 4}, "w1": {"unreachable": 1}}
-    fake_run.code = ansible.EXIT_UNREACHABLE
+    fake_probe(monkeypatch, {"w1"})
     code, out, err = _reset(inventory, capsys, "--yes")
     assert code == 3, err
+    # The others are reset; the run's host key check would otherwise stop for all.
+    assert fake_run.calls == [("reset.yml", "cp1", {"kubeprimer_reset_etcd": False})]
     assert "did not answer and were not reset: w1" in err and "again" in err
     assert "torn down on 1 hosts" in out
     # Kept until every host is reset: the run that finishes them removes it.
     assert kubeconfig.is_file()
+
+
+def test_no_run_when_no_host_answers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, SMALL)
+    fake_probe(monkeypatch, {"w1", "cp1"})
+    code, _, err = _reset(inventory, capsys, "--yes")
+    assert code == 3 and "not reset: w1, cp1" in err, err
+    assert fake_run.calls == []
 
 
 def test_a_failed_run_ends_with_its_status_and_keeps_the_kubeconfig(
