@@ -48,9 +48,11 @@ class Site:
 
     def write_inventory(self, members: list[str]) -> None:
         nodes = self.lab.nodes
+        # Only the hosts in use: a removed host listed anywhere is still in the inventory.
+        listed = dict.fromkeys([nodes[0], *members])
         inventory = {
             "all": {
-                "hosts": {n: {"ansible_host": self.lab.address(n)} for n in nodes},
+                "hosts": {n: {"ansible_host": self.lab.address(n)} for n in listed},
                 "children": {
                     "etcd": {"hosts": dict.fromkeys(members)},
                     "kube_control_plane": {"hosts": {nodes[0]: None}},
