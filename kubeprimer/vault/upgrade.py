@@ -348,7 +348,16 @@ class Upgrade:
             self.unseal(s, upgrading=same(s.version, wanted))
         ensure_grants(self.any_client(), self.say)
         self.healthy("")
-        for s in todo:
-            # Leadership may have moved since the first look (an election, a step-down).
-            self.member(look(s.member))
-        return [s.member.host for s in todo]
+        return self.roll([s.member for s in todo])
+
+    def roll(self, left: list[Member]) -> list[str]:
+        """Upgrade ``left`` one at a time. Leadership may move during a restart, so each
+        turn looks again: the member holding it goes last and hands it to one upgraded."""
+        done: list[str] = []
+        while True:
+            turn = order([look(m) for m in left], self.target.version)
+            if not turn:
+                return done
+            self.member(turn[0])
+            done.append(turn[0].member.host)
+            left = [s.member for s in turn[1:]]

@@ -13,7 +13,17 @@ from kubeprimer.errors import UserError
 from kubeprimer.inventory.model import load
 from kubeprimer.pins import load as load_pins
 from kubeprimer.vault.connect import Endpoint
-from kubeprimer.vault.upgrade import Member, Seen, check, order, release, step_problem, target
+from kubeprimer.vault.upgrade import (
+    Member,
+    Seen,
+    Target,
+    Upgrade,
+    check,
+    order,
+    release,
+    step_problem,
+    target,
+)
 
 
 @pytest.mark.parametrize(
@@ -140,3 +150,31 @@ def test_without_a_terminal_only_yes_goes_on(capsys: pytest.CaptureFixture[str])
     ]
     _confirm_upgrade(True)(["bao1: 2.6.2 -> 2.7.2"])
     assert "  bao1: 2.6.2 -> 2.7.2" in capsys.readouterr().err
+
+
+def test_each_turn_looks_again_so_the_member_that_became_active_goes_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seen in the Molecule scenario: a standby's restart moved leadership to c, which
+    was not upgraded yet; b must go before it, so c hands leadership to an upgraded one."""
+    from kubeprimer.vault import upgrade
+
+    members = [Member(h, Endpoint(f"https://{h}:8200")) for h in ("a", "b", "c")]
+    state = {"a": ("2.6.2", True), "b": ("2.6.2", False), "c": ("2.6.2", False)}
+
+    def look(member: Member) -> Seen:
+        version, active = state[member.host]
+        return Seen(member, version, False, active)
+
+    def restart(self: Upgrade, seen: Seen) -> None:
+        state[seen.member.host] = ("2.7.2", False)
+        if seen.member.host == "b":  # an election while b restarts: c wins
+            state["a"], state["c"] = ("2.6.2", False), ("2.6.2", True)
+        if seen.active:
+            state["a"] = ("2.7.2", True) if seen.member.host == "c" else state["a"]
+
+    monkeypatch.setattr(upgrade, "look", look)
+    monkeypatch.setattr(Upgrade, "member", restart)
+    run = Upgrade(Target(members, "openbao", "2.7.2"), "t", "test", print, lambda e, s: [], print)
+    assert run.roll(members) == ["b", "a", "c"]
+    assert run.roll(members) == []
