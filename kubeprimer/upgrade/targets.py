@@ -27,7 +27,7 @@ def of(inv: Inventory, running: Running) -> Targets:
     name, cni = wanted.cni(inv)
     external = str(inv.settings.get("etcd_mode", "stacked")) == "external"
     return Targets(
-        kubernetes=wanted.kubernetes(inv) or str(inv.settings["kube_version"]),
+        kubernetes=wanted.kubernetes(inv) or str(inv.settings.get("kube_version", "")),
         containerd={
             host: wanted.containerd(inv, node, images.get(host, ""))[0]
             for host, node in nodes.items()
