@@ -114,6 +114,20 @@ class Cluster:
         return found
 
 
+def write_when_ready(client: Any, name: str, data: dict[str, str]) -> None:
+    """A new KV v2 mount refuses writes for a moment ("Upgrading from non-versioned to
+    versioned data"), longer on a loaded machine."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.secrets.kv.v2.create_or_update_secret(name, data, mount_point=MOUNT)
+            return
+        except hvac.exceptions.InvalidRequest as refused:
+            if "Upgrading" not in str(refused) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def cluster(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("vault-upgrade")
@@ -155,7 +169,7 @@ def cluster(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         admin = found.client(lab.nodes[0])
         admin.sys.enable_secrets_engine("kv", path=MOUNT, options={"version": "2"})
         for name, data in SECRETS.items():
-            admin.secrets.kv.v2.create_or_update_secret(name, data, mount_point=MOUNT)
+            write_when_ready(admin, name, data)
         yield found
     finally:
         for node in lab.nodes:
