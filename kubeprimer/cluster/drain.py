@@ -81,7 +81,7 @@ def uncordon(api: Any, node: str) -> bool:
 
 def _schedulable(api: Any, node: str, wanted: bool) -> bool:
     nodes = resource(api, "v1", "Node")
-    live = _node(api, node)
+    live = node_object(api, node)
     if live is None:
         raise UserError(
             f"The node {node} is not in the cluster (kubectl get nodes lists the names); "
@@ -96,7 +96,8 @@ def _schedulable(api: Any, node: str, wanted: bool) -> bool:
     return True
 
 
-def _node(api: Any, node: str) -> dict[str, Any] | None:
+def node_object(api: Any, node: str) -> dict[str, Any] | None:
+    """The Node as the API server has it, or None when there is no such Node."""
     from kubernetes.dynamic.exceptions import NotFoundError
 
     try:
@@ -290,7 +291,7 @@ def wait_ready(api: Any, node: str, timeout: float, *, poll: float = POLL) -> No
     """Poll until ``node`` is Ready; NodeNotReady names it and the kubelet's reason."""
     deadline = time.monotonic() + timeout
     while True:
-        ok, why = ready(_node(api, node))
+        ok, why = ready(node_object(api, node))
         if ok:
             return
         if time.monotonic() + poll > deadline:

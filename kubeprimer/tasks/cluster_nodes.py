@@ -69,6 +69,7 @@ def remove_node(
 ) -> None:
     """Take a node out of the cluster, alive or dead: drain, etcd member, clean-up."""
     from kubeprimer.cluster import remove, removed
+    from kubeprimer.cluster.drain import node_object
     from kubeprimer.inventory import require_unlocked
 
     if drain_timeout <= 0:
@@ -84,7 +85,7 @@ def remove_node(
     out = console()
     plan = remove.inspect(inv, node)
     api = _connect(c, kubeconfig, inventory) if plan.kubernetes_node else None
-    live = _node_object(api, node) if api is not None else None
+    live = node_object(api, node) if api is not None else None
     out.print(f"Removing {node} ({', '.join(plan.roles)}):")
     for step in plan.steps():
         out.print(f"  - {step}")
@@ -103,19 +104,6 @@ def _connect(c: Any, kubeconfig: str | None, inventory: str | None) -> Any:
     from kubeprimer.addons.kube import connect
 
     return connect(kubeconfig_path(c, kubeconfig, inventory))
-
-
-def _node_object(api: Any, node: str) -> dict[str, Any] | None:
-    from kubernetes.dynamic.exceptions import NotFoundError
-
-    from kubeprimer.addons.kube import refusals, resource
-
-    try:
-        with refusals():
-            found: dict[str, Any] = api.get(resource(api, "v1", "Node"), name=node).to_dict()
-    except NotFoundError:
-        return None
-    return found
 
 
 def _confirm(node: str) -> None:
