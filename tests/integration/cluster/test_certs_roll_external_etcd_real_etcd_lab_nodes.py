@@ -32,7 +32,8 @@ from tests.integration.roles.test_pki_etcd_ca_move_lab_nodes import (
     changed_total,
 )
 
-pytestmark = pytest.mark.integration
+# Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RENEW = PLAYBOOKS / "certs-renew.yml"
 

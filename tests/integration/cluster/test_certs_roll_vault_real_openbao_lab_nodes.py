@@ -26,7 +26,8 @@ from tests.integration.cluster.conftest import recap
 from tests.integration.conftest import RunningLab
 from tests.programs import run_playbook, run_program
 
-pytestmark = pytest.mark.integration
+# Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RENEW = PLAYBOOKS / "certs-renew.yml"
 CLEANUP = (

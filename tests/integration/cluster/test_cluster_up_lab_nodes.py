@@ -5,6 +5,10 @@ stops at kube_artifacts, whose upstream files cannot be downloaded on this machi
 converged re-run skips the recorded stages and changes nothing; a change made on a node
 by hand (a file, a kernel parameter) is found and put back; `--full` runs every task
 again and still changes nothing.
+
+The same playbook also runs without kubeprimer's CLI or Python, to the same state: from
+the collection built and installed into a clean folder (docs/collection.md), and through
+plain ansible-runner with a private data folder laid out as AWX lays it (docs/awx.md).
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from kubeprimer.lab import lifecycle
 from kubeprimer.lab.config import LabConfig
 from kubeprimer.paths import ROOT
+from tests.integration.ansible.collection import build_and_install
 from tests.integration.conftest import MIXED, RunningLab
+from tests.programs import BINDIR
+
+from .conftest import recap
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +118,104 @@ def test_changes_made_on_a_node_are_found_and_put_back(cluster_lab: RunningLab, 
     _, changed, roles = cluster_up(cluster_lab, runs, "--full")
     assert sum(changed.values()) == 0, changed
     assert {"pki", "node_prep", "containerd"} <= roles
+
+
+def _no_kubeprimer(folder: Path) -> dict[str, str]:
+    """An environment in which importing kubeprimer fails loudly: the run must not need it."""
+    poison = folder / "poison" / "kubeprimer"
+    poison.mkdir(parents=True, exist_ok=True)
+    (poison / "__init__.py").write_text("raise ImportError('kubeprimer was imported')\n")
+    return {"PYTHONPATH": str(poison.parent)}
+
+
+def _stats(events: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = next(
+        e["event_data"] for e in events if e["event"] == "playbook_on_stats"
+    )
+    return found
+
+
+def test_the_installed_collection_runs_the_host_stages_to_the_same_state(
+    cluster_lab: RunningLab, runs: Path, tmp_path: Path
+) -> None:
+    cluster_up(cluster_lab, runs)
+    installed = build_and_install(tmp_path)
+    env_extra = _no_kubeprimer(tmp_path)
+    done = subprocess.run(
+        [
+            str(BINDIR / "ansible-playbook"),
+            "-i",
+            str(cluster_lab.inventory),
+            "-e",
+            f"kubeprimer_controller_converge_dir={tmp_path / 'converged'}",
+            "kubeprimer.cluster.cluster",
+        ],
+        cwd=installed.folder,
+        env={**installed.env(), **env_extra},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    # Every stage runs (plain Ansible probes nothing), finds the state cluster.up left,
+    # and stops where cluster.up stops on this machine.
+    assert "set kube_artifacts_mirror_url to a reachable mirror" in output, output
+    assert "kubeprimer was imported" not in output
+    changed = recap(done.stdout)
+    assert set(changed) >= set(cluster_lab.nodes), output
+    assert all(changed[n]["changed"] == 0 for n in cluster_lab.nodes), changed
+
+
+def test_ansible_runner_laid_out_as_awx_runs_the_project_to_the_same_state(
+    cluster_lab: RunningLab, runs: Path, tmp_path: Path
+) -> None:
+    cluster_up(cluster_lab, runs)
+    private = tmp_path / "awx-job"
+    project = private / "project"
+    project.mkdir(parents=True)
+    # What AWX's project sync checks out: the files git tracks, links kept.
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    archive = subprocess.run(
+        ["tar", "--null", "--no-recursion", "-T", "-", "-cf", "-"],
+        cwd=ROOT,
+        input=tracked,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-xf", "-", "-C", str(project)], input=archive, check=True)
+    # AWX writes the job's inventory under inventory/; this one is the lab's own folder,
+    # whose CA and credentials the run must find beside it, as a site's would be.
+    (private / "inventory").symlink_to(cluster_lab.inventory.parent)
+    env = private / "env"
+    env.mkdir()
+    env.joinpath("envvars").write_text(yaml.safe_dump(_no_kubeprimer(tmp_path)))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PYTHONPATH"))}
+    done = subprocess.run(
+        [
+            str(BINDIR / "ansible-runner"),
+            "run",
+            str(private),
+            "-p",
+            "playbooks/cluster.yml",
+            "--inventory",
+            str(private / "inventory" / cluster_lab.inventory.name),
+            "-v",
+        ],
+        env={**clean, "PATH": f"{BINDIR}:{os.environ.get('PATH', '')}"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert "set kube_artifacts_mirror_url to a reachable mirror" in output, output
+    assert "kubeprimer was imported" not in output
+    events = [json.loads(p.read_text()) for p in private.glob("artifacts/*/job_events/*.json")]
+    stats = _stats(events)
+    assert all(stats["changed"].get(n, 0) == 0 for n in cluster_lab.nodes), stats
+    assert set(stats["ok"]) >= set(cluster_lab.nodes), stats
+    # The project's own ansible.cfg governed the run, as it does for invoke cluster.up.
+    assert f"Using {project}/ansible.cfg as config file" in output, output

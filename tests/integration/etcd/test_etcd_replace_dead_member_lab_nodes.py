@@ -30,7 +30,8 @@ from kubeprimer.paths import PLAYBOOKS, ROOT
 from tests.integration.conftest import RunningLab
 from tests.integration.etcd.cluster import etcd_bin_dir
 
-pytestmark = pytest.mark.integration
+# Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PKI = "/etc/etcd/pki"
 WRITER = "kubeprimer-test-writer"

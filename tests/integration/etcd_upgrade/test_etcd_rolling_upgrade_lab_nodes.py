@@ -25,7 +25,8 @@ from tests.integration.etcd_upgrade import releases
 from tests.integration.etcd_upgrade.site import ROLE, UPGRADE, UpgradeSite
 from tests.integration.etcd_upgrade.writer import Writer, per_member
 
-pytestmark = pytest.mark.integration
+# Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # The first task after a member's binaries were replaced, before it restarts on them.
 AFTER_INSTALL = "TASK [etcd : Find out whether etcd runs already]"
