@@ -9,15 +9,18 @@ every member's client URL. Prints one line:
 {"data": bool, "members": [...] | null, "health": {url: bool}, "error": str}.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import ssl
 import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
 
-def ask(context, url, body=None):
+def ask(context: ssl.SSLContext, url: str, body: dict[str, Any] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
     try:
@@ -28,11 +31,16 @@ def ask(context, url, body=None):
         return json.load(error)
 
 
-def main():
+def main() -> None:
     ca, cert, key, data_dir = sys.argv[1:5]
     urls = sys.argv[5:]
-    out = {"data": os.path.isdir(os.path.join(data_dir, "member"))}
-    out.update(members=None, health={}, error="")
+    health: dict[str, bool] = {}
+    out: dict[str, Any] = {
+        "data": os.path.isdir(os.path.join(data_dir, "member")),
+        "members": None,
+        "health": health,
+        "error": "",
+    }
     try:
         context = ssl.create_default_context(cafile=ca)
         # Members' certificates name their addresses; the CA still decides.
@@ -44,10 +52,10 @@ def main():
         return
     for url in urls:
         try:
-            out["health"][url] = str(ask(context, url + "/health").get("health")) == "true"
+            health[url] = str(ask(context, url + "/health").get("health")) == "true"
         except Exception:  # a dead member's answer is that it did not answer
-            out["health"][url] = False
-    for url in sorted(urls, key=lambda u: not out["health"][u]):
+            health[url] = False
+    for url in sorted(urls, key=lambda u: not health[u]):
         try:
             out["members"] = ask(context, url + "/v3/cluster/member/list", {}).get("members", [])
             break
