@@ -40,7 +40,8 @@ from tests.programs import BINDIR, run_program
 
 from .bao_releases import NEW, OLD, bao_release
 
-pytestmark = pytest.mark.integration
+# Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLEANUP = (
     "systemctl stop openbao; systemctl disable openbao; systemctl reset-failed; "
