@@ -50,25 +50,11 @@ def reset(c: Any, inventory: str | None = None, yes: bool = False, etcd: bool = 
 
 
 def _last_backup(c: Any, inventory: str | None, out: Console) -> None:
-    """The etcd.backup and etcd.verify code paths: a backup now, proven by a restore drill."""
-    from kubeprimer.tasks import etcd
+    """A backup now, proven by a restore drill, before the etcd data goes."""
+    from kubeprimer.upgrade.backup_gate import proven
 
     out.print("Taking a last etcd backup before deleting the etcd data.")
-    stored = etcd.take_backup(c, inventory)
-    if not stored:
-        raise Exit(
-            "The etcd backup playbook stored no backup, so nothing was reset; run invoke "
-            "etcd.backup to see why.",
-            code=1,
-        )
-    backup = str(stored["short_id"])
-    drilled = etcd.drill(c, str(stored.get("id") or backup), inventory)
-    if not drilled:
-        raise Exit(
-            f"The restore drill of backup {backup} gave no result, so nothing was reset; run "
-            f"invoke etcd.verify --snapshot {backup} to see why.",
-            code=1,
-        )
+    backup, drilled = proven(c, inventory, out, "nothing was reset")
     out.print(
         f"Last backup {backup} stored and restores ({drilled.get('keys')} keys at revision "
         f"{drilled.get('revision')}); etcd.restore brings it back."

@@ -49,27 +49,35 @@ def check(inv: Inventory, no_backup: bool) -> bool:
     return True
 
 
-def take(c: Any, inventory: str | None, out: Console) -> str:
-    """A backup now, then a restore drill of that very backup; its ID."""
+def proven(c: Any, inventory: str | None, out: Console, stopped: str) -> tuple[str, Any]:
+    """A backup now, then a restore drill of that very backup (the etcd.backup and
+    etcd.verify code paths): its short ID and the drill's result. ``stopped`` says what
+    did not happen when either gives nothing."""
     from kubeprimer.tasks import etcd
 
-    out.print("Backup gate: taking an etcd backup before the first change.")
     stored = etcd.take_backup(c, inventory)
     if not stored:
         raise Exit(
-            "The etcd backup playbook stored no backup, so the upgrade did not start; "
+            f"The etcd backup playbook stored no backup, so {stopped}; "
             "run invoke etcd.backup to see why.",
             code=1,
         )
     backup = str(stored["short_id"])
-    out.print(f"Backup gate: backup {backup} stored; proving it with a restore drill.")
+    out.print(f"Backup {backup} stored; proving it with a restore drill.")
     drilled = etcd.drill(c, str(stored.get("id") or backup), inventory)
     if not drilled:
         raise Exit(
-            f"The restore drill of backup {backup} gave no result, so the upgrade did not "
-            f"start; run invoke etcd.verify --snapshot {backup} to see why.",
+            f"The restore drill of backup {backup} gave no result, so {stopped}; "
+            f"run invoke etcd.verify --snapshot {backup} to see why.",
             code=1,
         )
+    return backup, drilled
+
+
+def take(c: Any, inventory: str | None, out: Console) -> str:
+    """The gate: a backup now, proven by a restore drill; its ID."""
+    out.print("Backup gate: taking an etcd backup before the first change.")
+    backup, drilled = proven(c, inventory, out, "the upgrade did not start")
     out.print(
         f"Backup gate: backup {backup} restores ({drilled.get('keys')} keys at revision "
         f"{drilled.get('revision')}); the upgrade can start."
