@@ -128,6 +128,20 @@ def _no_kubeprimer(folder: Path) -> dict[str, str]:
     return {"PYTHONPATH": str(poison.parent)}
 
 
+def _runs_like_cluster_up(
+    argv: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A run without kubeprimer's CLI: it must stop where cluster.up stops on this machine
+    and never import kubeprimer."""
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    output = done.stdout + done.stderr
+    assert "set kube_artifacts_mirror_url to a reachable mirror" in output, output
+    assert "kubeprimer was imported" not in output
+    return done
+
+
 def _stats(events: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = next(
         e["event_data"] for e in events if e["event"] == "playbook_on_stats"
@@ -141,27 +155,17 @@ def test_the_installed_collection_runs_the_host_stages_to_the_same_state(
     cluster_up(cluster_lab, runs)
     installed = build_and_install(tmp_path)
     env_extra = _no_kubeprimer(tmp_path)
-    done = subprocess.run(
-        [
-            str(BINDIR / "ansible-playbook"),
-            "-i",
-            str(cluster_lab.inventory),
-            "-e",
-            f"kubeprimer_controller_converge_dir={tmp_path / 'converged'}",
-            "kubeprimer.cluster.cluster",
-        ],
-        cwd=installed.folder,
-        env={**installed.env(), **env_extra},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    argv = [
+        str(BINDIR / "ansible-playbook"),
+        "-i",
+        str(cluster_lab.inventory),
+        "-e",
+        f"kubeprimer_controller_converge_dir={tmp_path / 'converged'}",
+        "kubeprimer.cluster.cluster",
+    ]
+    # Every stage runs (plain Ansible probes nothing) and finds the state cluster.up left.
+    done = _runs_like_cluster_up(argv, installed.folder, {**installed.env(), **env_extra})
     output = done.stdout + done.stderr
-    # Every stage runs (plain Ansible probes nothing), finds the state cluster.up left,
-    # and stops where cluster.up stops on this machine.
-    assert "set kube_artifacts_mirror_url to a reachable mirror" in output, output
-    assert "kubeprimer was imported" not in output
     changed = recap(done.stdout)
     assert set(changed) >= set(cluster_lab.nodes), output
     assert all(changed[n]["changed"] == 0 for n in cluster_lab.nodes), changed
@@ -193,26 +197,19 @@ def test_ansible_runner_laid_out_as_awx_runs_the_project_to_the_same_state(
     env.mkdir()
     env.joinpath("envvars").write_text(yaml.safe_dump(_no_kubeprimer(tmp_path)))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PYTHONPATH"))}
-    done = subprocess.run(
-        [
-            str(BINDIR / "ansible-runner"),
-            "run",
-            str(private),
-            "-p",
-            "playbooks/cluster.yml",
-            "--inventory",
-            str(private / "inventory" / cluster_lab.inventory.name),
-            "-v",
-        ],
-        env={**clean, "PATH": f"{BINDIR}:{os.environ.get('PATH', '')}"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    argv = [
+        str(BINDIR / "ansible-runner"),
+        "run",
+        str(private),
+        "-p",
+        "playbooks/cluster.yml",
+        "--inventory",
+        str(private / "inventory" / cluster_lab.inventory.name),
+        "-v",
+    ]
+    env_all = {**clean, "PATH": f"{BINDIR}:{os.environ.get('PATH', '')}"}
+    done = _runs_like_cluster_up(argv, tmp_path, env_all)
     output = done.stdout + done.stderr
-    assert "set kube_artifacts_mirror_url to a reachable mirror" in output, output
-    assert "kubeprimer was imported" not in output
     events = [json.loads(p.read_text()) for p in private.glob("artifacts/*/job_events/*.json")]
     stats = _stats(events)
     assert all(stats["changed"].get(n, 0) == 0 for n in cluster_lab.nodes), stats
