@@ -180,8 +180,13 @@ def _create_mount(path: str, description: str, versions: int) -> Callable[[Any],
     return run
 
 
+# What a server answers about a KV v2 mount created a moment ago: it upgrades itself and
+# refuses requests meanwhile, and a standby that forwards the write may not route it yet.
+_NOT_READY_YET = ("Upgrading", "no handler for route")
+
+
 def _when_ready(step: Callable[[], object], timeout: float = 15.0) -> None:
-    """A new KV v2 mount upgrades itself for a moment and refuses requests meanwhile."""
+    """Run ``step``, again while a new KV v2 mount is not ready, up to ``timeout``."""
     import hvac.exceptions
 
     deadline = time.monotonic() + timeout
@@ -189,8 +194,8 @@ def _when_ready(step: Callable[[], object], timeout: float = 15.0) -> None:
         try:
             step()
             return
-        except hvac.exceptions.InvalidRequest as error:
-            if "Upgrading" not in str(error) or time.monotonic() > deadline:
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.InvalidPath) as error:
+            if not any(s in str(error) for s in _NOT_READY_YET) or time.monotonic() > deadline:
                 raise
         time.sleep(0.2)
 
