@@ -182,7 +182,8 @@ def _create_mount(path: str, description: str, versions: int) -> Callable[[Any],
 
 # What a server answers about a KV v2 mount created a moment ago: it upgrades itself and
 # refuses requests meanwhile, and a standby that forwards the write may not route it yet.
-_NOT_READY_YET = ("Upgrading", "no handler for route")
+# (A standby says "Waiting for the primary to upgrade from non-versioned to versioned data".)
+_NOT_READY_YET = ("Upgrading", "upgrade from non-versioned", "no handler for route")
 
 
 def _when_ready(step: Callable[[], object], timeout: float = 15.0) -> None:
@@ -194,7 +195,7 @@ def _when_ready(step: Callable[[], object], timeout: float = 15.0) -> None:
         try:
             step()
             return
-        except (hvac.exceptions.InvalidRequest, hvac.exceptions.InvalidPath) as error:
+        except hvac.exceptions.VaultError as error:
             if not any(s in str(error) for s in _NOT_READY_YET) or time.monotonic() > deadline:
                 raise
         time.sleep(0.2)

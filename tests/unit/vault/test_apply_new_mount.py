@@ -30,7 +30,7 @@ def test_a_mount_still_upgrading_or_not_routed_yet_is_waited_for() -> None:
         ]
     )
     plan._when_ready(step)  # type: ignore[arg-type]
-    assert len(calls) == 3
+    assert len(calls) == 4
 
 
 def test_another_refusal_is_not_retried() -> None:
