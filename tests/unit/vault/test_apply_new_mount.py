@@ -27,6 +27,9 @@ def test_a_mount_still_upgrading_or_not_routed_yet_is_waited_for() -> None:
             hvac.exceptions.InvalidPath(
                 'no handler for route "verify/data/app". route entry not found.'
             ),
+            hvac.exceptions.InternalServerError(
+                "Waiting for the primary to upgrade from non-versioned to versioned data."
+            ),
         ]
     )
     plan._when_ready(step)  # type: ignore[arg-type]
