@@ -84,6 +84,20 @@ def put(lab: RunningLab, node: str, path: str, data: bytes, mode: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def joined(lab: RunningLab, node: str) -> None:
+    """The node as a join leaves it: the kubeadm and kubelet test doubles installed and
+    the files of a joined node in place."""
+    put(lab, node, KUBEADM, (DOUBLES / "fake-kubeadm").read_bytes(), "0755")
+    put(
+        lab,
+        node,
+        "/etc/systemd/system/kubelet.service",
+        (DOUBLES / "fake-kubelet.service").read_bytes() + ENABLED,
+        "0644",
+    )
+    lab.ssh(node, JOINED)
+
+
 @pytest.fixture(scope="module")
 def site(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("remove-workers")
@@ -106,15 +120,7 @@ def site(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     (folder / "hosts.yml").write_text(yaml.safe_dump(inventory))
     (folder / "known_hosts").write_text((lab.inventory.parent / "known_hosts").read_text())
     for node in (alive, dead):
-        put(lab, node, KUBEADM, (DOUBLES / "fake-kubeadm").read_bytes(), "0755")
-        put(
-            lab,
-            node,
-            "/etc/systemd/system/kubelet.service",
-            (DOUBLES / "fake-kubelet.service").read_bytes() + ENABLED,
-            "0644",
-        )
-        lab.ssh(node, JOINED)
+        joined(lab, node)
     api = FakeKubeApi()
     api.add_node(control_plane)
     api.add_node(alive)

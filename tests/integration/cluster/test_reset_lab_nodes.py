@@ -24,11 +24,8 @@ import yaml
 from kubeprimer.paths import ROOT
 from tests.integration.cluster.test_remove_node_workers_lab_nodes import (
     CLEANUP,
-    DOUBLES,
-    ENABLED,
-    JOINED,
     KUBEADM,
-    put,
+    joined,
 )
 from tests.integration.conftest import RunningLab
 
@@ -110,15 +107,7 @@ def site(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     kubeconfig.parent.mkdir(mode=0o700)
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     for node in lab.nodes[:3]:
-        put(lab, node, KUBEADM, (DOUBLES / "fake-kubeadm").read_bytes(), "0755")
-        put(
-            lab,
-            node,
-            "/etc/systemd/system/kubelet.service",
-            (DOUBLES / "fake-kubelet.service").read_bytes() + ENABLED,
-            "0644",
-        )
-        lab.ssh(node, JOINED)
+        joined(lab, node)
     lab.ssh(lab.nodes[0], ENDPOINT)
     try:
         yield Site(lab, inventory, kubeconfig)
