@@ -13,6 +13,7 @@ from kubeprimer.tasks import cluster_nodes as nodes
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 from kubeprimer.tasks.cluster_certs import certs
+from kubeprimer.tasks.cluster_cis import cis
 from kubeprimer.tasks.cluster_reset import reset
 from kubeprimer.tasks.cluster_status import status
 from kubeprimer.tasks.cluster_upgrade import upgrade
@@ -135,4 +136,4 @@ def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
     }
 
 
-ns = Collection("cluster", check, plan, up, certs, upgrade, nodes.remove_node, status, reset)
+ns = Collection("cluster", check, plan, up, certs, cis, upgrade, nodes.remove_node, status, reset)
