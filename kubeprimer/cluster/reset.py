@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubeprimer.cluster.etcd_members import Membership, quorum
 from kubeprimer.errors import UserError
 from kubeprimer.inventory import Inventory
 
@@ -72,6 +73,23 @@ def unanswered(inv: Inventory, hosts: list[str], runs_dir: Path) -> list[str]:
     # Looked up at each call, so a test double put in its place is the one used.
     answers = remote.run(inv, hosts, "true", runs_dir=runs_dir)
     return [h for h in hosts if not answers[h].ok]
+
+
+def backup_skip(found: Membership) -> str | None:
+    """Why no last backup is due before the wipe, or None when one is. An earlier
+    ``--etcd`` run took it before deleting: no member answering holds data any more, or
+    only a member that was down then does while the ones wiped lack the quorum to be
+    backed up. With a quorum answering, a backup is always taken."""
+    if not found.data_on:
+        return "No etcd member holds data any more, so there is no last backup to take."
+    wiped = [h for h in found.answered if h not in found.data_on]
+    members = found.members or ()
+    if wiped and sum(m.healthy for m in members) < quorum(len(members)):
+        return (
+            f"The etcd data is gone from {', '.join(wiped)} already (an earlier "
+            "cluster.reset --etcd took the last backup before deleting it); deleting the rest."
+        )
+    return None
 
 
 def etcd_note(reset: Reset) -> str | None:

@@ -43,16 +43,25 @@ def reset(c: Any, inventory: str | None = None, yes: bool = False, etcd: bool = 
     out = console()
     down = steps.unanswered(inv, plan.hosts, resolve(setting(c, "runs_dir")))
     if etcd and plan.external_etcd:
-        _last_backup(c, inventory, out)
+        _last_backup(c, inv, inventory, out, [h for h in plan.external_etcd if h not in down])
     live = [h for h in plan.hosts if h not in down]
     result = _run(c, inv, plan, live) if live else None
     _report(out, inv, plan, result, down)
 
 
-def _last_backup(c: Any, inventory: str | None, out: Console) -> None:
-    """A backup now, proven by a restore drill, before the etcd data goes."""
+def _last_backup(
+    c: Any, inv: Inventory, inventory: str | None, out: Console, members: list[str]
+) -> None:
+    """A backup now, proven by a restore drill, before the etcd data goes; none when an
+    earlier run took it and the data is gone (so a second run finds nothing to do)."""
+    from kubeprimer.cluster import etcd_members
+    from kubeprimer.cluster.reset import backup_skip
     from kubeprimer.upgrade.backup_gate import proven
 
+    skip = backup_skip(etcd_members.read(inv, members)[0])
+    if skip:
+        out.print(skip)
+        return
     out.print("Taking a last etcd backup before deleting the etcd data.")
     backup, drilled = proven(c, inventory, out, "nothing was reset")
     out.print(

@@ -7,6 +7,7 @@ side is tested on lab nodes in tests/integration/cluster/test_reset_lab_nodes.py
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,25 @@ class FakeRun:
         return RunResult(self.code, inventory.parent, stats, [])
 
 
-def fake_probe(monkeypatch: pytest.MonkeyPatch, dead: set[str]) -> None:
-    """Test double of remote.run: every host answers but those in ``dead``."""
+def fake_probe(
+    monkeypatch: pytest.MonkeyPatch, dead: set[str], wiped: frozenset[str] = frozenset()
+) -> None:
+    """Test double of remote.run: every host answers but those in ``dead``; asked as
+    members_probe.py, a host holds etcd data unless it is in ``wiped``, and etcd answers
+    with a healthy member per host holding data."""
 
-    def run(inv: Any, hosts: list[str], command: str, **_: Any) -> dict[str, remote.Answer]:
-        return {h: remote.Answer(h not in dead, "", "unreachable over SSH") for h in hosts}
+    def run(inv: Any, hosts: list[str], command: str, *_: Any, **__: Any) -> dict[str, Any]:
+        live = [h for h in hosts if h not in dead and h not in wiped]
+        members = [{"name": h, "clientURLs": [f"https://{h}:2379"]} for h in live]
+        health = {f"https://{h}:2379": len(live) * 2 > len(hosts) for h in live}
+        return {
+            h: remote.Answer(
+                h not in dead,
+                json.dumps({"data": h not in wiped, "members": members, "health": health}),
+                "unreachable over SSH",
+            )
+            for h in hosts
+        }
 
     monkeypatch.setattr(remote, "run", run)
 
@@ -197,14 +212,51 @@ def test_etcd_data_goes_only_after_a_last_backup_and_its_drill(
     assert "keeps running" not in out
 
 
+@pytest.mark.parametrize(
+    ("dead", "wiped", "said"),
+    [
+        (set(), {"e1", "e2", "e3"}, "No etcd member holds data any more"),
+        ({"e2"}, {"e1"}, "The etcd data is gone from e1 already"),
+    ],
+)
+def test_no_second_backup_once_an_earlier_run_deleted_the_data(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+    dead: set[str],
+    wiped: set[str],
+    said: str,
+) -> None:
+    """A run after one that took the last backup and wiped all members, or all but one
+    that was down then: the data left cannot be backed up without a quorum, and the
+    backup it would repeat was taken already."""
+    inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
+
+    def touched(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a backup was taken again")
+
+    monkeypatch.setattr(etcd, "take_backup", touched)
+    fake_probe(monkeypatch, dead, frozenset(wiped))
+    code, out, err = _reset(inventory, capsys, "--yes", "--etcd")
+    assert code == (3 if dead else 0), err
+    assert said in out
+    live = ",".join(h for h in ["w1", "cp1", "e1", "e2", "e3"] if h not in dead)
+    assert fake_run.calls == [("reset.yml", live, {"kubeprimer_reset_etcd": True})]
+
+
+# A member host never set up (no data) beside a healthy quorum: the data is there.
+@pytest.mark.parametrize("wiped", [frozenset(), frozenset({"e3"})])
 def test_a_backup_that_stores_nothing_resets_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     fake_run: FakeRun,
+    wiped: frozenset[str],
 ) -> None:
     inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
     monkeypatch.setattr(etcd, "take_backup", lambda *_, **__: None)
+    fake_probe(monkeypatch, set(), wiped)
     code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
     assert code == 1 and "stored no backup, so nothing was reset" in err, err
     assert fake_run.calls == []
