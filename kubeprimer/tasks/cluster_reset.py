@@ -63,7 +63,14 @@ def _last_backup(
         out.print(skip)
         return
     out.print("Taking a last etcd backup before deleting the etcd data.")
-    backup, drilled = proven(c, inventory, out, "nothing was reset")
+    try:
+        backup, drilled = proven(c, inventory, out, "nothing was reset")
+    except Exit as stopped:
+        # A failed backup playbook names only itself: say that the data is all still there.
+        said = str(stopped.message)
+        if "nothing was reset" not in said:
+            said = f"The last etcd backup did not complete, so nothing was reset: {said}"
+        raise Exit(said, code=stopped.code) from None
     out.print(
         f"Last backup {backup} stored and restores ({drilled.get('keys')} keys at revision "
         f"{drilled.get('revision')}); etcd.restore brings it back."

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from invoke import Exit
 
 from kubeprimer import ansible
 from kubeprimer.ansible import RunResult
@@ -259,6 +260,24 @@ def test_a_backup_that_stores_nothing_resets_nothing(
     fake_probe(monkeypatch, set(), wiped)
     code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
     assert code == 1 and "stored no backup, so nothing was reset" in err, err
+    assert fake_run.calls == []
+
+
+def test_a_failed_backup_run_says_nothing_was_reset(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_run: FakeRun,
+) -> None:
+    inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
+
+    def failed(*_: Any, **__: Any) -> Any:
+        raise Exit("etcd-backup.yml did not complete; the failing tasks are listed above.", 1)
+
+    monkeypatch.setattr(etcd, "take_backup", failed)
+    code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
+    assert code == 1 and err.count("error:") <= 1, err
+    assert "The last etcd backup did not complete, so nothing was reset: etcd-backup.yml" in err
     assert fake_run.calls == []
 
 
