@@ -67,6 +67,14 @@ def test_bare_metal_renders_as_before(rendered: dict[str, Path]) -> None:
         "readOnlyPort": 0,
         "rotateCertificates": True,
         "serverTLSBootstrap": True,
+        # The CIS settings (tests/unit/cis/test_cis_node.py checks each one).
+        "makeIPTablesUtilChains": True,
+        "eventRecordQPS": 50,
+        "tlsMinVersion": "VersionTLS12",
+        "tlsCipherSuites": init["KubeletConfiguration"]["tlsCipherSuites"],
+        "podPidsLimit": 4096,
+        "seccompDefault": True,
+        "protectKernelDefaults": True,
     }
     assert init["KubeProxyConfiguration"] == {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
@@ -78,8 +86,10 @@ def test_bare_metal_renders_as_before(rendered: dict[str, Path]) -> None:
     for scenario in ("single", "ha", "weave"):
         for path in rendered[scenario].glob("*/*.yaml"):
             for doc in docs(path):
-                for field in ("failSwapOn", "protectKernelDefaults", "imageGCHighThresholdPercent"):
+                for field in ("failSwapOn", "imageGCHighThresholdPercent"):
                     assert field not in doc, f"{scenario}/{path.name} has {field}"
+                # Bare metal keeps kubelet's kernel parameters protected (node_prep sets them).
+                assert doc.get("protectKernelDefaults", True) is True, f"{scenario}/{path.name}"
                 assert "conntrack" not in doc, f"{scenario}/{path.name}"
     assert docs(rendered["single"] / "w1" / "kubelet-patch.yaml") == [{"failCgroupV1": False}]
 
