@@ -2,8 +2,9 @@
 
 Each one exercises a different path through the templates: a single control plane
 with flannel on a cgroup v1 host; three control planes behind a VIP with external
-etcd, calico VXLAN, extra API server flags and per-host kubelet settings; weave; and
-the single one as the lab writes it, its nodes being containers.
+etcd, calico VXLAN, extra API server flags and per-host kubelet settings; weave; the
+single one as the lab writes it, its nodes being containers; and the HA one without
+its extra API server flags, for what kubeprimer's defaults give with external etcd.
 """
 
 from __future__ import annotations
@@ -89,4 +90,16 @@ WEAVE: Scenario = {
 # The single-control-plane inventory as the lab writes it: its nodes are containers.
 LAB: Scenario = {**SINGLE, "all": {**SINGLE["all"], "kube_node_in_container": True}}
 
-SCENARIOS: dict[str, Scenario] = {"single": SINGLE, "ha": HA, "weave": WEAVE, "lab": LAB}
+# The HA inventory with external etcd and kubeprimer's own API server flags only.
+EXTERNAL: Scenario = {
+    **HA,
+    "all": {k: v for k, v in HA["all"].items() if k != "kube_apiserver_extra_args"},
+}
+
+SCENARIOS: dict[str, Scenario] = {
+    "single": SINGLE,
+    "ha": HA,
+    "weave": WEAVE,
+    "lab": LAB,
+    "external": EXTERNAL,
+}
