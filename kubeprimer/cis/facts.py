@@ -147,6 +147,8 @@ class HostFacts:
     trees: dict[str, list[Stat]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Parsed once: every check of a host reads the same few files.
+    _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_probe(cls, answer: dict[str, Any]) -> HostFacts:
@@ -161,8 +163,10 @@ class HostFacts:
         return self.stats.get(path)
 
     def document(self, path: str) -> Any:
-        text = self.texts.get(path)
-        return None if text is None else _load(text)
+        if path not in self._parsed:
+            text = self.texts.get(path)
+            self._parsed[path] = None if text is None else _load(text)
+        return self._parsed[path]
 
     def manifest_flags(self, component: str) -> Flags | None:
         """The flags of a static pod's first container (command, then args), or None
@@ -179,6 +183,11 @@ class HostFacts:
         return next((p for p in KUBELET_SERVICE if self.stat(p) is not None), None)
 
     def kubelet_flags(self) -> Flags:
+        if "kubelet flags" not in self._parsed:
+            self._parsed["kubelet flags"] = self._kubelet_flags()
+        return Flags(self._parsed["kubelet flags"])
+
+    def _kubelet_flags(self) -> Flags:
         """The kubelet's command line as systemd builds it from kubeadm's drop-in:
         KUBELET_KUBECONFIG_ARGS, KUBELET_CONFIG_ARGS, then kubeadm-flags.env's
         KUBELET_KUBEADM_ARGS and /etc/default/kubelet's KUBELET_EXTRA_ARGS."""
