@@ -3,7 +3,8 @@
 Apply goes in two phases: everything but custom resources, then (once CRDs are
 Established and the workloads, webhooks included, have rolled out) the custom
 resources. Objects a previous install created but this one no longer renders are
-deleted. Applying what is already there changes nothing (the API server keeps the
+deleted (a DaemonSet before anything is applied, as its replacement may need its host
+ports). Applying what is already there changes nothing (the API server keeps the
 resourceVersion), which is how a re-install reports "unchanged".
 """
 
@@ -83,6 +84,15 @@ def _apply_all(
         console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
 
 
+def _prune(
+    client: Any, addon: str, stale: list[Ref], actions: dict[Ref, str], console: Console
+) -> None:
+    """Delete what an earlier install created and this one no longer renders."""
+    for ref in reversed(install_order(stale)):
+        actions[ref] = "pruned" if delete(client, ref, addon) == "deleted" else "gone"
+        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+
+
 def install(
     client: Any,
     resolved: Resolved,
@@ -98,12 +108,14 @@ def install(
     # Recorded first, so that a failed install can still be removed completely.
     record.write(client, addon.name, addon.version, install_order([*refs, *stale]))
     actions: dict[Ref, str] = {}
+    # A DaemonSet no longer rendered (moved to another namespace, say) holds host ports
+    # and host folders on every node that its replacement needs: it goes first.
+    early = [r for r in stale if r.kind == "DaemonSet"]
+    _prune(client, addon.name, early, actions, console)
     first = [r for r in refs if rank(r) < CUSTOM]
     _apply_all(client, resolved, [by_ref[r] for r in first], actions, console)
     rollout.wait(client, first, timeout=options.timeout, poll=options.poll, console=console)
     _apply_all(client, resolved, [by_ref[r] for r in refs[len(first) :]], actions, console)
-    for ref in reversed(install_order(stale)):
-        actions[ref] = "pruned" if delete(client, ref, addon.name) == "deleted" else "gone"
-        console.print(f"  {actions[ref]:<10} {ref}", highlight=False)
+    _prune(client, addon.name, [r for r in stale if r not in early], actions, console)
     record.write(client, addon.name, addon.version, refs)
     return Result(actions)
