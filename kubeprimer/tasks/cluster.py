@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 from invoke import Collection, Exit
 
 from kubeprimer.ansible import EXIT_UNREACHABLE
-from kubeprimer.output import JSON_HELP, console, emit_json
+from kubeprimer.output import JSON_HELP, console, emit_json, show
 from kubeprimer.settings import resolve, setting
 from kubeprimer.tasks import cluster_nodes as nodes
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 from kubeprimer.tasks.cluster_certs import certs
 from kubeprimer.tasks.cluster_cis import cis
+from kubeprimer.tasks.cluster_reconfigure import reconfigure
 from kubeprimer.tasks.cluster_reset import reset
 from kubeprimer.tasks.cluster_status import status
 from kubeprimer.tasks.cluster_upgrade import upgrade
@@ -74,24 +75,40 @@ def check(
         raise Exit(f"Preflight failed: fix the items {where} and run cluster.check again.", code=1)
 
 
-@task(help={"inventory": INVENTORY_HELP})
-def plan(c: Any, inventory: str | None = None) -> None:
-    """Preview cluster.up in check/diff mode, naming steps check mode cannot predict."""
-    from rich.console import Console
+@task(help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
+def plan(c: Any, inventory: str | None = None, json: bool = False) -> None:
+    """Preview cluster.up in check/diff mode, and the settings only cluster.reconfigure applies."""
+    from kubeprimer.cluster import reconfigure_diff, reconfigure_read
 
     inv = load_inventory(c, inventory)
+    out = console(as_json=json)
     extravars = converge_vars(c, inv, full=False)
-    result = play_on(c, "cluster.yml", inv, check=True, diff=True, extravars=extravars)
-    console = Console(highlight=False)
+    result = play_on(c, "cluster.yml", inv, check=True, diff=True, extravars=extravars, console=out)
+    reading = reconfigure_read.summary(c, inv, out)
+    if json:
+        emit_json(
+            {
+                "inventory": str(inv.path),
+                "changed": {host: stats.get("changed", 0) for host, stats in result.stats.items()},
+                "unpredictable": result.unpredictable,
+                "reconfigure": reading.data(),
+            }
+        )
+        return
     if result.unpredictable:
-        console.print(
+        out.print(
             "[yellow]Check mode cannot predict these steps; they run for real only in cluster.up:[/]"
         )
         for name in result.unpredictable:
-            console.print(f"  - {name}")
-        console.print(
+            out.print(f"  - {name}")
+        out.print(
             "Steps that consume their results (init, joins, waits) are shown as they would run from the current state."
         )
+    if reading.differences:
+        show(out, reconfigure_diff.listing(reading.differences))
+    for sentence in (reading.advice(), reading.note and f"Reconfigure: {reading.note}."):
+        if sentence:
+            out.print(sentence)
 
 
 @task(
@@ -121,6 +138,18 @@ def up(c: Any, inventory: str | None = None, full: bool = False, limit: str | No
         f"Cluster is up. Admin kubeconfig (keep it private): {kubeconfig}\n"
         f"  kubectl --kubeconfig {kubeconfig} get nodes"
     )
+    _reconfigure_notice(c, inv)
+
+
+def _reconfigure_notice(c: Any, inv: Inventory) -> None:
+    """cluster.up leaves a running cluster's settings alone: say when they differ from the
+    inventory, until cluster.reconfigure has applied them."""
+    from kubeprimer.cluster.reconfigure_read import summary
+
+    out = console()
+    advice = summary(c, inv, out).advice()
+    if advice:
+        out.print(f"[yellow]{advice}[/] invoke cluster.plan lists them.")
 
 
 def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
@@ -136,4 +165,16 @@ def converge_vars(c: Any, inv: Inventory, full: bool) -> dict[str, Any]:
     }
 
 
-ns = Collection("cluster", check, plan, up, certs, cis, upgrade, nodes.remove_node, status, reset)
+ns = Collection(
+    "cluster",
+    check,
+    plan,
+    up,
+    certs,
+    cis,
+    upgrade,
+    nodes.remove_node,
+    status,
+    reset,
+    reconfigure,
+)
