@@ -116,6 +116,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
                             # Stand-in hosts have no systemd for the approver's timer, and
                             # the double has no API to approve on (tested on its own).
                             "kubeadm_kubelet_serving_approver": False,
+                            # Nor any namespace to label (tested against fake_kube_api).
+                            "kubeadm_pod_security_privileged_namespaces": [],
                         },
                         "hosts": host_vars,
                         "children": {
