@@ -118,7 +118,8 @@ def _unpredictable(status: str, res: dict[str, Any], msg: str) -> bool:
 
 def _task_name(data: dict[str, Any]) -> str:
     name = str(data.get("task") or data.get("name") or "")
-    role = data.get("role")
+    # The playbooks name roles kubeprimer.cluster.<role>; the short name is what users know.
+    role = str(data.get("role") or "").rsplit(".", 1)[-1]
     return f"{role} : {name}" if role and not name.startswith(f"{role} :") else name
 
 

@@ -29,7 +29,7 @@ from tests.integration.etcd_upgrade.writer import Writer, per_member
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # The first task after a member's binaries were replaced, before it restarts on them.
-AFTER_INSTALL = "TASK [etcd : Find out whether etcd runs already]"
+AFTER_INSTALL = "TASK [kubeprimer.cluster.etcd : Find out whether etcd runs already]"
 MOVE = re.compile(r"etcd on (\S+) \((a follower|the leader)\) moves from")
 # etcd elects a new leader within its election timeout (1 s by default); a member that
 # stops hands its leadership over first. Allow for a loaded shared machine on top.

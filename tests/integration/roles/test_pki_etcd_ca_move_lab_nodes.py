@@ -36,7 +36,7 @@ BACKUP = "/etc/kubeprimer/etcd-backup/pki"
 WRITER = "kubeprimer-test-writer"
 CLUSTER = PLAYBOOKS / "cluster.yml"
 # The members restart on their new certificates from etcd's CA here.
-RESTART = "TASK [etcd : Restart members whose files changed, one at a time]"
+RESTART = "TASK [kubeprimer.cluster.etcd : Restart members whose files changed, one at a time]"
 CLEANUP = (
     f"systemctl stop {WRITER} etcd; systemctl disable etcd; systemctl reset-failed; "
     "rm -rf /etc/etcd /var/lib/etcd /etc/systemd/system/etcd.service /usr/local/bin/etcd "

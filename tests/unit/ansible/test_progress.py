@@ -29,7 +29,11 @@ EVENTS: list[dict[str, object]] = [
     {"event": "runner_on_ok", "event_data": {"host": "w1", "res": {"changed": False}}},
     {
         "event": "playbook_on_task_start",
-        "event_data": {"task": "Run kubeadm init", "role": "kubeadm"},
+        "event_data": {
+            "task": "Run kubeadm init",
+            "role": "kubeadm",
+            "resolved_role": "kubeprimer.cluster.kubeadm",
+        },
     },
     {"event": "runner_on_skipped", "event_data": {"host": "cp1", "res": None}},
     {"event": "runner_on_failed", "event_data": {"host": "w1", "res": {"msg": "boom"}}},
@@ -124,3 +128,9 @@ def test_stages_that_run_again_are_named_with_the_reason() -> None:
     )
     assert "runs again w1: nodes: changed on the host: file:/etc/hosts" in out
     assert "kube_artifacts" not in out
+
+
+def test_a_role_named_by_its_collection_shows_by_its_short_name() -> None:
+    started = {"task": "Write the CA", "role": "kubeprimer.cluster.pki"}
+    _, text = run([{"event": "playbook_on_task_start", "event_data": started}])
+    assert "▸ pki : Write the CA" in text

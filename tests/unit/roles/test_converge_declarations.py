@@ -155,31 +155,42 @@ def undeclared(role: Path, decl: dict[str, Any]) -> list[str]:
     ]
 
 
+# The playbooks name the collection's roles and modules fully (docs/collection.md).
+COLLECTION = "kubeprimer.cluster."
+CONVERGE_STATE = f"{COLLECTION}converge_state"
+
+
 def stage_plays() -> list[dict[str, Any]]:
     """The plays of cluster.yml that record a stage."""
     return [
         play
         for play in yaml.safe_load((PLAYBOOKS / "cluster.yml").read_text())
-        if any("converge_state" in task for task in play.get("post_tasks") or [])
+        if any(CONVERGE_STATE in task for task in play.get("post_tasks") or [])
     ]
 
 
+def roles_of(play: dict[str, Any]) -> list[str]:
+    """The play's roles by their names in roles/, kube_defaults (every role's base) left out."""
+    names = [r["role"].removeprefix(COLLECTION) for r in play["roles"]]
+    return [name for name in names if name != "kube_defaults"]
+
+
 def stage_roles() -> list[str]:
-    return sorted({r["role"] for play in stage_plays() for r in play["roles"]} - {"kube_defaults"})
+    return sorted({r for play in stage_plays() for r in roles_of(play)})
 
 
 def test_the_stages_are_the_ones_users_know() -> None:
-    records = [t["converge_state"]["record"] for p in stage_plays() for t in p["post_tasks"]]
+    records = [t[CONVERGE_STATE]["record"] for p in stage_plays() for t in p["post_tasks"]]
     assert records == ["controller_ca", "etcd_hosts", "nodes", "api_endpoint", "kube_artifacts"]
 
 
 @pytest.mark.parametrize("play", stage_plays(), ids=lambda p: p["name"])
 def test_each_stage_records_what_all_its_roles_declare(play: dict[str, Any]) -> None:
-    roles = [r["role"] for r in play["roles"] if r["role"] != "kube_defaults"]
-    task = next(t for t in play["post_tasks"] if "converge_state" in t)
+    roles = roles_of(play)
+    task = next(t[CONVERGE_STATE] for t in play["post_tasks"] if CONVERGE_STATE in t)
     assert play["vars_files"] == [f"../roles/{r}/vars/converge.yml" for r in roles]
-    assert task["converge_state"]["declared"] == [f"{{{{ _{r}_converge }}}}" for r in roles]
-    assert play["hosts"].endswith(f":&kubeprimer_stage_{task['converge_state']['record']}")
+    assert task["declared"] == [f"{{{{ _{r}_converge }}}}" for r in roles]
+    assert play["hosts"].endswith(f":&kubeprimer_stage_{task['record']}")
 
 
 @pytest.mark.parametrize("role", stage_roles())
