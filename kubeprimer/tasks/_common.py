@@ -25,11 +25,11 @@ _ETCD = ("etcd", "the etcd members (with etcd_mode stacked, the control planes)"
 REQUIRED_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
     "vault.yml": (("vault", "the Vault servers"),),
     "storage.yml": (("storage", "the storage servers"),),
-    "etcd-backup.yml": (_ETCD,),
-    "etcd-schedule.yml": (_ETCD,),
-    "etcd-list.yml": (_ETCD,),
-    "etcd-verify.yml": (_ETCD,),
-    "etcd-restore.yml": (_ETCD,),
+    "etcd_backup.yml": (_ETCD,),
+    "etcd_schedule.yml": (_ETCD,),
+    "etcd_list.yml": (_ETCD,),
+    "etcd_verify.yml": (_ETCD,),
+    "etcd_restore.yml": (_ETCD,),
 }
 
 

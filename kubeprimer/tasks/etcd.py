@@ -16,7 +16,7 @@ from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 
 # The playbooks that apply the etcd_backup role (where the agent is missing, for a backup).
-_SETS_UP = ("etcd-backup.yml", "etcd-schedule.yml")
+_SETS_UP = ("etcd_backup.yml", "etcd_schedule.yml")
 
 
 def _play(c: Any, playbook: str, inventory: str | None, **options: Any) -> None:
@@ -70,7 +70,7 @@ def take_backup(c: Any, inventory: str | None, json: bool = False) -> Any:
         try:
             _play(
                 c,
-                "etcd-backup.yml",
+                "etcd_backup.yml",
                 inventory,
                 extravars={"etcd_backup_report_file": str(report)},
                 console=console(as_json=json),
@@ -142,7 +142,7 @@ def schedule(
     }
     jobs = {"check": check, "drill": drill, "check_subset": check_subset}
     extravars = schedule_vars(every, keep, disable, jobs)
-    _play(c, "etcd-schedule.yml", inventory, extravars=extravars)
+    _play(c, "etcd_schedule.yml", inventory, extravars=extravars)
 
 
 @task(name="list", help={"inventory": INVENTORY_HELP, "json": JSON_HELP})
@@ -155,7 +155,7 @@ def list_(c: Any, inventory: str | None = None, json: bool = False) -> None:
     with _report_file() as report:
         _play(
             c,
-            "etcd-list.yml",
+            "etcd_list.yml",
             inventory,
             extravars={"etcd_backup_report_file": str(report)},
             console=out,
@@ -205,7 +205,7 @@ def drill(c: Any, chosen: str | None, inventory: str | None, json: bool = False)
         try:
             _play(
                 c,
-                "etcd-verify.yml",
+                "etcd_verify.yml",
                 inventory,
                 extravars={"etcd_backup_report_file": str(report), "etcd_verify_snapshot": chosen},
                 console=console(as_json=json),
@@ -238,7 +238,7 @@ def restore(
         try:
             play_on(
                 c,
-                "etcd-restore.yml",
+                "etcd_restore.yml",
                 inv,
                 extravars={
                     "etcd_restore_snapshot": chosen,

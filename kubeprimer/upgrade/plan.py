@@ -4,7 +4,7 @@ Built from what the cluster runs now (``Current``), what the inventory asks for
 (``Targets``) and what an earlier run already finished (the record's units):
 
 1. external etcd, one member at a time, non-leaders first and the leader last
-   (playbooks/etcd-upgrade.yml);
+   (playbooks/etcd_upgrade.yml);
 2. the first control plane: ``kubeadm upgrade apply``;
 3. the other control planes, one at a time: ``kubeadm upgrade node``;
 4. each control plane, drained: kubeadm, kubelet and kubectl binaries, containerd;

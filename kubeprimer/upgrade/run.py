@@ -1,6 +1,6 @@
 """Carry a cluster.upgrade plan out, step by step, recording each finished unit.
 
-The host work is in the playbooks (playbooks/etcd-upgrade.yml, and playbooks/upgrade.yml
+The host work is in the playbooks (playbooks/etcd_upgrade.yml, and playbooks/upgrade.yml
 with ``kubeprimer_upgrade_step``); the API work around each node's window is here:
 drain before the ``node`` step, then wait until the node is Ready and uncordon it.
 A unit is recorded only once all of that is done, so a run that stops anywhere (killed,
@@ -56,7 +56,7 @@ def execute(
                 out.print(
                     f"[bold]etcd[/]: rolling upgrade of {', '.join(step.hosts)}, the leader last"
                 )
-                play("etcd-upgrade.yml", [], None)
+                play("etcd_upgrade.yml", [], None)
                 record.mark(ETCD)
             elif step.kind == NODE:
                 finished += _nodes(step, record, play, window, out, (finished, nodes))

@@ -180,11 +180,11 @@ def test_etcd_backups_as_a_sudo_user_and_a_rerun_changes_only_the_new_backup(
 ) -> None:
     for attempt in (1, 2):
         # The first run also sets the backup agent up (and the SFTP repository).
-        rc, output, changed = invoke(sudo_lab, runs, "etcd.backup", "etcd-backup")
+        rc, output, changed = invoke(sudo_lab, runs, "etcd.backup", "etcd_backup")
         assert rc == 0 and "revision" in output, output
         assert (changed > 1) == (attempt == 1), output
         assert changed >= 1, output  # the backup itself
-    rc, output, changed = invoke(sudo_lab, runs, "etcd.list", "etcd-list")
+    rc, output, changed = invoke(sudo_lab, runs, "etcd.list", "etcd_list")
     assert rc == 0 and changed == 0, output
 
 

