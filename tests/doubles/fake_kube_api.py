@@ -37,6 +37,15 @@ API such code uses, the way the real server does:
   next N reads (a kubelet restarting), ``set_ready`` sets the Ready condition.
 - pods' readiness (what cluster.status shows of the control plane's static pods):
   ``set_pod_ready`` sets a pod's Ready condition, as its kubelet would.
+- replace (PUT of an object, what ``kubectl replace`` and cluster.rotate-encryption-key's
+  Secret rewrite send): the body's resourceVersion must be the stored one (409 Conflict
+  otherwise, as on the real server); LIST takes ``limit`` and ``continue`` (pages).
+  Encryption at rest is modelled by key name only: each write records
+  ``encryption_key`` (the first key of the servers' configuration) in ``encrypted_with``,
+  and a replace that changes nothing is written only when the object was stored under
+  another key (the real storage layer's "stale" read), so ``replaced`` counts real writes.
+  ``conflict_once`` ("NAMESPACE/NAME") makes the next replace of an object meet a write
+  of another client first, so it gets 409.
 
 What it does NOT do: field ownership merging between several managers (an apply
 replaces the object's content), admission, defaulting, watches, real scheduling.
@@ -254,6 +263,10 @@ class FakeKubeApi:
     not_ready: set[str] = field(default_factory=set)
     ready_after: dict[str, int] = field(default_factory=dict)
     retry_after: int = 0
+    encryption_key: str = "key1"
+    encrypted_with: dict[str, str] = field(default_factory=dict)
+    replaced: dict[str, int] = field(default_factory=dict)
+    conflict_once: set[str] = field(default_factory=set)
     _refusals: dict[str, int] = field(default_factory=dict)
     _revision: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -472,6 +485,7 @@ class FakeKubeApi:
         if kind.kind == "CustomResourceDefinition":
             self._register_crd(obj)
         self.objects[key] = obj
+        self.encrypted_with[_ref(kind, key[2], key[3])] = self.encryption_key
         return obj
 
     def _register_crd(self, crd: dict[str, Any]) -> None:
@@ -574,6 +588,63 @@ class FakeKubeApi:
                 return self._public(obj)
         return None
 
+    # -- replace and pages -----------------------------------------------------------
+    def replace(
+        self, kind: Kind, namespace: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT of an object: the whole object, guarded by its resourceVersion."""
+        key, old = self._existing(kind, namespace, name)
+        meta = body.get("metadata") or {}
+        if meta.get("name") != name:
+            raise ApiError(400, "BadRequest", "the name of the body does not match the URL")
+        ref = _ref(kind, key[2], name)
+        if f"{key[2]}/{name}" in self.conflict_once:
+            self.conflict_once.discard(f"{key[2]}/{name}")
+            self._store(key, kind, old["_applied"], old, "another-client")
+            old = self.objects[key]
+        if (
+            meta.get("resourceVersion")
+            and meta["resourceVersion"] != old["metadata"]["resourceVersion"]
+        ):
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+            )
+        applied = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("_applied", "status")}
+        applied["metadata"] = {k: v for k, v in meta.items() if k not in SERVER_FIELDS}
+        if kind.namespaced:
+            applied["metadata"]["namespace"] = namespace
+        stale = self.encrypted_with.get(ref) != self.encryption_key
+        if applied == old["_applied"] and not stale:
+            return self._public(old)
+        manager = old["metadata"]["managedFields"][0]["manager"]
+        stored = self._store(key, kind, applied, old, manager)
+        self.replaced[ref] = self.replaced.get(ref, 0) + 1
+        return self._public(stored)
+
+    def _existing(
+        self, kind: Kind, namespace: str, name: str
+    ) -> tuple[tuple[str, str, str, str], dict[str, Any]]:
+        """The stored object's key and the object, or the real server's 404."""
+        key = self._key(kind, namespace, name)
+        old = self.objects.get(key)
+        if old is None:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        return key, old
+
+    def page(self, listed: dict[str, Any], limit: str, token: str) -> dict[str, Any]:
+        """One page of a LIST: ``limit`` items from the ``continue`` token on."""
+        if not limit:
+            return listed
+        start, size = int(token or 0), int(limit)
+        items = listed["items"]
+        listed["items"] = items[start : start + size]
+        if start + size < len(items):
+            listed["metadata"]["continue"] = str(start + size)
+        return listed
+
     # -- nodes, evictions, budgets ---------------------------------------------------
     def _put(self, api_version: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         plural = next(k for k in self.kinds if k.kind == kind and k.api_version == api_version)
@@ -671,10 +742,7 @@ class FakeKubeApi:
         self, kind: Kind, namespace: str, name: str, patch: dict[str, Any]
     ) -> dict[str, Any]:
         """A merge patch of the stored object (status stays, as on the main resource)."""
-        key = self._key(kind, namespace, name)
-        old = self.objects.get(key)
-        if old is None:
-            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        key, old = self._existing(kind, namespace, name)
         patch = {k: v for k, v in patch.items() if k != "status"}
         merged = _merge(old.get("_applied") or {}, patch)
         if merged == old.get("_applied"):
@@ -836,9 +904,10 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             if method == "GET":
                 if name:
                     return 200, api._public(api.get(kind, namespace, name))
-                return 200, api.list(
+                listed = api.list(
                     kind, namespace, query.get("labelSelector", ""), query.get("fieldSelector", "")
                 )
+                return 200, api.page(listed, query.get("limit", ""), query.get("continue", ""))
             if method == "POST" and kind.kind == "SelfSubjectAccessReview":
                 return 201, api.review(self._body())
             if method == "PATCH" and name and self.headers.get("Content-Type") in MERGE_PATCHES:
@@ -861,6 +930,9 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 return 201, api.create(kind, namespace, self._body())
             if method == "PUT" and path.endswith(f"/{name}/approval"):
                 return 200, api.approval(kind, name, self._body())
+            if method == "PUT" and name:
+                api.authorize("update", kind, namespace)
+                return 200, api.replace(kind, namespace, name, self._body())
             if method == "DELETE" and name:
                 self._body()
                 api.authorize("delete", kind, namespace)
@@ -885,6 +957,11 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             self._serve("DELETE")
 
     return Handler
+
+
+def _ref(kind: Kind, namespace: str, name: str) -> str:
+    """How ``encrypted_with`` and ``replaced`` name an object: PLURAL/NAMESPACE/NAME."""
+    return f"{kind.plural}/{namespace}/{name}"
 
 
 def _error(code: int, reason: str, message: str) -> dict[str, Any]:
