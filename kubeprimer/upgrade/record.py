@@ -76,25 +76,32 @@ class Record:
         }
 
     def _write(self) -> None:
-        folder = self.path.parent
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.chmod(0o700)
-        temporary = folder / f".{self.path.name}.{os.getpid()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as stream:
-            json.dump(self._data(), stream, indent=2)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, self.path)
-        # The rename itself reaches the disk only with the folder.
-        folder_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(folder_fd)
-        finally:
-            os.close(folder_fd)
+        write_private_json(self.path, self._data())
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def write_private_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Replace ``path`` with ``data`` in one rename: mode 0600 in a 0700 folder, synced,
+    so a run killed at any moment leaves the file as it was before or after, never torn."""
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        json.dump(data, stream, indent=2)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+    # The rename itself reaches the disk only with the folder.
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_fd)
+    finally:
+        os.close(folder_fd)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The mapping kept at ``path``; None when there is none or it cannot be read."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -125,7 +132,7 @@ def load(runs_dir: Path, inventory: Path, targets: Mapping[str, Any]) -> Opened:
         wanted,
         started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    data = _read(path)
+    data = read_json(path)
     if data is None or data.get("finished"):
         return Opened(fresh)
     done = [str(unit) for unit in data.get("done") or []]
