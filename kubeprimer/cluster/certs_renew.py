@@ -18,7 +18,7 @@ from invoke import Exit
 from kubeprimer.errors import UserError
 from kubeprimer.inventory import Inventory
 
-PLAYBOOK = "certs-renew.yml"
+PLAYBOOK = "certs_renew.yml"
 ASN1_TIME = "%Y%m%d%H%M%SZ"
 
 

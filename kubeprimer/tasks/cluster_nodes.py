@@ -138,7 +138,7 @@ def _host_steps(c: Any, inv: Inventory, plan: Removal) -> None:
         return
     play_on(
         c,
-        "remove-node.yml",
+        "remove_node.yml",
         inv,
         limit=",".join(dict.fromkeys(touch)),
         extravars={

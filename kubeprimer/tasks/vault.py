@@ -411,7 +411,7 @@ def upgrade(
 
     def run_host(host: str) -> None:
         try:
-            play_on(c, "vault-upgrade.yml", inv, limit=host)
+            play_on(c, "vault_upgrade.yml", inv, limit=host)
         except Exit as stopped:
             raise Exit(
                 f"{stopped.message} {host} may be half-way: fix the cause, then run "

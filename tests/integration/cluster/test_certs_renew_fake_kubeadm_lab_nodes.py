@@ -354,7 +354,7 @@ def test_certs_listed_then_renewed_one_control_plane_at_a_time_and_a_killed_run_
         [
             "-i",
             str(site.inventory),
-            "playbooks/certs-renew.yml",
+            "playbooks/certs_renew.yml",
             "-e",
             f"kubeprimer_certs_renewed_after={stamp}",
         ]

@@ -35,7 +35,8 @@ from tests.integration.roles.test_pki_etcd_ca_move_lab_nodes import (
 # Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RENEW = PLAYBOOKS / "certs-renew.yml"
+RENEW = PLAYBOOKS / "certs_renew.yml"
+RESTART = "TASK [kubeprimer.cluster.etcd : Restart members whose files changed, one at a time]"
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_members_roll_onto_new_certificates_one_at_a_time_without_losing_a_write
         restarted[node] = datetime.strptime(shown.strip(), "%a %Y-%m-%d %H:%M:%S %Z")
     # One member at a time, in the inventory's order (serial: 1).
     assert sorted(nodes, key=restarted.__getitem__) == nodes, restarted
-    assert out.count("TASK [kubeprimer.cluster.etcd : Restart members whose files changed, one at a time]") == 3
+    assert out.count(RESTART) == 3
 
     health = site.ctl(nodes[0], PKI, "etcd-member", "endpoint", "health")
     said = health.stdout + health.stderr

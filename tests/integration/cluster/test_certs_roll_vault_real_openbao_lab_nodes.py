@@ -29,7 +29,7 @@ from tests.programs import run_playbook, run_program
 # Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RENEW = PLAYBOOKS / "certs-renew.yml"
+RENEW = PLAYBOOKS / "certs_renew.yml"
 CLEANUP = (
     "systemctl stop openbao; systemctl disable openbao; systemctl reset-failed; "
     "rm -rf /etc/openbao /var/lib/openbao /var/log/openbao /usr/local/bin/bao "

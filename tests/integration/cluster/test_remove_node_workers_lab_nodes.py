@@ -165,7 +165,7 @@ def test_a_live_worker_is_drained_reset_cleaned_and_deleted(site: Site) -> None:
         [
             "-i",
             str(site.inventory),
-            "playbooks/remove-node.yml",
+            "playbooks/remove_node.yml",
             "--limit",
             alive,
             "-e",

@@ -70,7 +70,7 @@ def test_a_live_control_plane(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "/api/v1/namespaces/default/pods/web-1/eviction"
     ]
     assert api.find("Node", "", "cp2") is None
-    assert run["playbook"] == "remove-node.yml"
+    assert run["playbook"] == "remove_node.yml"
     assert run["limit"].split(",")[:2] == ["cp1", "cp3"] and run["limit"].endswith(",cp2")
     assert run["extravars"]["kubeprimer_remove_node"] == "cp2"
     assert run["extravars"]["kubeprimer_remove_etcd_via"] in {"cp1", "cp3"}
