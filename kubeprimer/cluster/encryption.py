@@ -61,25 +61,15 @@ def plan(inv: Inventory, runs_dir: Path, new: bool, now: datetime) -> Plan:
         return Plan(last, True, last)
     if last is not None and not new:
         return Plan(None, False, last)
-    return Plan(_fresh(runs_dir, inv, now), False, last)
-
-
-def _fresh(runs_dir: Path, inv: Inventory, now: datetime) -> record.Rotation:
-    """A new rotation, not yet on disk (``start`` keeps it)."""
-    return record.Rotation(
-        record.location(runs_dir, inv.path),
-        str(inv.path.expanduser().resolve()),
-        record.key_name(now),
-        record.steps_for(len(inv.group("kube_control_plane"))),
-        now.strftime(record.STAMP),
-    )
+    return Plan(record.fresh(runs_dir, inv.path, control_planes, now), False, last)
 
 
 def question(rotation: record.Rotation, resumed: bool) -> str:
     what = "Finish" if resumed else "Begin"
+    restarts = len([s for s in rotation.pending if s != "rewrite"])
     return (
         f"{what} the rotation of the encryption key to {rotation.key}: the API servers restart "
-        "one control plane at a time, up to three times, and every Secret is rewritten."
+        f"one control plane at a time, {restarts} times, and every Secret is rewritten."
     )
 
 
@@ -97,6 +87,9 @@ def run(
     say: Callable[[str], None],
 ) -> None:
     """Every step still to do, in order, each recorded before the next begins."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
     wanted = encryption_rewrite.targets(inv)
     client = None
     if "rewrite" in rotation.pending:
@@ -120,13 +113,12 @@ def run(
                 )
         except Exit as failed:
             raise Exit(f"{failed.message} {_resume(rotation, step)}", code=failed.code) from None
-        except (encryption_rewrite.Busy, OSError) as failed:
+        except UserError as refused:
+            # The API refused the kubeconfig half-way: the same sentence, and how to resume.
+            raise UserError(*refused.messages, _resume(rotation, step)) from None
+        except (encryption_rewrite.Busy, OSError, HTTPError) as failed:
             raise Exit(f"{failed} {_resume(rotation, step)}", code=1) from None
-        except Exception as failed:
-            from kubernetes.client.exceptions import ApiException
-
-            if not isinstance(failed, ApiException):
-                raise
+        except ApiException as failed:
             raise Exit(
                 f"The API server answered {failed.status} {failed.reason} while the Secrets were "
                 f"rewritten. {_resume(rotation, step)}",

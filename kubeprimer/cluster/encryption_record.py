@@ -102,17 +102,15 @@ def load(runs_dir: Path, inventory: Path) -> Rotation | None:
     )
 
 
-def begin(runs_dir: Path, inventory: Path, control_planes: int, now: datetime) -> Rotation:
-    """A new rotation, kept on disk before any host is touched."""
-    rotation = Rotation(
+def fresh(runs_dir: Path, inventory: Path, control_planes: int, now: datetime) -> Rotation:
+    """A new rotation, not on disk until its first step begins."""
+    return Rotation(
         location(runs_dir, inventory),
         str(inventory.expanduser().resolve()),
         key_name(now),
         steps_for(control_planes),
         now.strftime(STAMP),
     )
-    rotation.save()
-    return rotation
 
 
 def _valid(data: dict[str, Any]) -> bool:

@@ -260,3 +260,18 @@ def test_conflicts_are_read_again_and_pages_are_followed(
     lists = [p for m, p in rig.api.requests if m == "GET" and p == "/api/v1/secrets"]
     assert len(lists) == 5
     assert said == ["Rewrote 9 secrets under the new key (2 again after another write)."]
+
+
+def test_a_refused_rewrite_says_what_to_fix_and_how_to_resume(rig: Rig) -> None:
+    inventory = rig.inventory()
+    rig.api.policy = lambda verb, group, resource, namespace: verb != "update"
+    code, out = rig.rotate(inventory, "--yes")
+    assert code == 2 and "Traceback" not in out, out
+    assert "may not do this" in out and "again to resume at this step (rewrite)" in out
+    assert rig.run.names == ["learn", "use"]
+    assert rig.record(inventory)["done"] == ["learn", "use"]
+
+    rig.api.policy = None
+    code, out = rig.rotate(inventory, "--yes")
+    assert code == 0, out
+    assert rig.run.names == ["learn", "use", "drop"]
