@@ -38,6 +38,9 @@ STRONG_CIPHERS = (
 )
 STRONG_PROVIDERS = ("aescbc", "kms", "secretbox")
 HEALTH_PATHS = {"/livez", "/readyz", "/healthz"}
+# kubeadm join's token discovery reads this ConfigMap before it has credentials (it holds
+# the CA certificate and the endpoint, signed for the join token): joins need it anonymous.
+JOIN_DISCOVERY_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 
 
 def _named(host: Host, flags: Flags, flag: str) -> Any:
@@ -48,7 +51,7 @@ def _named(host: Host, flags: Flags, flag: str) -> Any:
 def _anonymous(flags: Flags, host: Host) -> Verdict:
     """--anonymous-auth=false, or an AuthenticationConfiguration that keeps anonymous
     requests only for the health endpoints (its ``conditions``), as the benchmark's
-    rationale allows for /livez, /readyz and /healthz."""
+    rationale allows for /livez, /readyz and /healthz, and kubeadm's join discovery."""
     if flags.get("anonymous-auth", "").lower() == "false":
         return Verdict("PASS", "--anonymous-auth=false")
     if "authentication-config" not in flags:
@@ -60,7 +63,7 @@ def _anonymous(flags: Flags, host: Host) -> Verdict:
     if not anonymous.get("enabled"):
         return Verdict("PASS", "anonymous disabled in the AuthenticationConfiguration")
     paths = {str(c.get("path")) for c in anonymous.get("conditions") or []}
-    ok = bool(paths) and paths <= HEALTH_PATHS
+    ok = bool(paths) and paths <= HEALTH_PATHS | {JOIN_DISCOVERY_PATH}
     return passed(ok, f"anonymous only for {', '.join(sorted(paths)) or 'every path'}")
 
 

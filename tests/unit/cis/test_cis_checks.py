@@ -644,3 +644,20 @@ def test_the_double_writes_manifests_at_kubeadms_mode(
     assert oct((tmp_path / "etcd").stat().st_mode & 0o777) == "0o700"
     image = yaml.safe_load((tmp_path / "etc" / "manifests" / "kube-apiserver.yaml").read_text())
     assert image["spec"]["containers"][0]["image"] == "registry.k8s.io/kube-apiserver:v1.37.1"
+
+
+def test_the_table_and_the_json_carry_the_same_rows_and_the_fix_where_one_is_due() -> None:
+    from kubeprimer.cis import report
+    from kubeprimer.output import plain_lines
+
+    sample = compliant()
+    BREAKS["1.1.1"](sample)
+    rows = evaluate.host_rows(sample.host())
+    rows += evaluate.unknown_rows(Host("w9", HostFacts(), node=True), "unreachable")
+    data = report.data(rows)
+    lines = plain_lines(report.listing(rows))
+    assert len(lines) == 2 + len(data["checks"])  # title, header, one line per row
+    failed = next(x for x in lines if x.startswith("1.1.1 ") and " cp1 " in x)
+    assert "FAIL" in failed and "chmod 600 /etc/kubernetes/manifests/kube-apiserver.yaml" in failed
+    assert data["counts"]["FAIL"] == 1 and data["unreachable"] == ["w9"]
+    assert {c["status"] for c in data["checks"] if c["host"] == "w9"} == {UNKNOWN, NA}
