@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from kubeprimer.cis import evaluate
+from kubeprimer.cis.check import Host
+from kubeprimer.cis.facts import MANIFESTS, HostFacts
 from kubeprimer.paths import ROLES
 from tests.unit.cluster.conftest import by_kind, docs
 from tests.unit.cluster.test_kubeadm_config import args
@@ -284,3 +287,40 @@ def test_the_new_files_are_root_only_and_restart_the_api_server() -> None:
         "eventratelimit.yaml.j2",
         "authentication-configuration.yaml.j2",
     }
+
+
+# The rendered files where the role writes them on a control plane.
+FILES = {
+    "authentication.yaml": "/etc/kubernetes/authentication/config.yaml",
+    "admission.yaml": "/etc/kubernetes/admission/admission.yaml",
+    "eventratelimit.yaml": "/etc/kubernetes/admission/eventratelimit.yaml",
+    "encryption-config.yaml": "/etc/kubernetes/encryption/config.yaml",
+    "audit-policy.yaml": "/etc/kubernetes/audit/policy.yaml",
+}
+COMPONENTS = {
+    "apiServer": "kube-apiserver",
+    "controllerManager": "kube-controller-manager",
+    "scheduler": "kube-scheduler",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_cluster_cis_passes_the_rendered_control_plane(
+    rendered: dict[str, Path], scenario: str
+) -> None:
+    """invoke cluster.cis's own flag and file checks (sections 1.2 to 1.4 and 3) over the
+    command lines above and the files the role writes: none fails."""
+    texts = {path: (rendered[scenario] / "cp1" / name).read_text() for name, path in FILES.items()}
+    for component, flags in command_line(rendered, scenario).items():
+        name = COMPONENTS[component]
+        command = [name] + [f"--{flag}={value}" for flag, value in flags.items()]
+        pod = {"kind": "Pod", "spec": {"containers": [{"name": name, "command": command}]}}
+        texts[MANIFESTS[name]] = yaml.safe_dump(pod)
+    facts = HostFacts.from_probe({"stat": {}, "tree": {}, "text": texts})
+    host = Host("cp1", facts, control_plane=True, node=False, etcd=False)
+    rows = {row.check: row for row in evaluate.host_rows(host)}
+    judged = [c for c in rows if c.split(".")[0] in ("1", "3") and c.split(".")[1] != "1"]
+    for check in ("1.2.1", "1.2.3", "1.2.9", "1.2.29", "1.2.30", "1.3.7", "1.4.2", "3.2.1"):
+        assert rows[check].status == "PASS", (check, rows[check].detail)
+    failed = {c: rows[c].detail for c in judged if rows[c].status == "FAIL"}
+    assert not failed
