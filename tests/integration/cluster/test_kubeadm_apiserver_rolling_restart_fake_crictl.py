@@ -72,7 +72,10 @@ class ControlPlanes:
         calls = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
         return [c for c in calls if "stop" in c["argv"]]
 
-    def play(self) -> subprocess.CompletedProcess[str]:
+    def play(
+        self, playbook: Path | None = None, **extravars: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """PLAY, or ``playbook`` (one of the project's), on the three hosts."""
         inventory = {
             "all": {
                 "vars": {"ansible_connection": "local", "kube_api_port": self.port},
@@ -92,7 +95,11 @@ class ControlPlanes:
         (self.workdir / "hosts.yml").write_text(yaml.safe_dump(inventory))
         (self.workdir / "play.yml").write_text(yaml.safe_dump(PLAY))
         # Short waits: the fake API server is ready again within RESTART_SECONDS.
-        extra = {"__kubeadm_apiserver_ready_delay": 1, "__kubeadm_apiserver_ready_retries": 4}
+        extra = {
+            "__kubeadm_apiserver_ready_delay": 1,
+            "__kubeadm_apiserver_ready_retries": 4,
+            **extravars,
+        }
         (self.workdir / "extra.yml").write_text(yaml.safe_dump(extra))
         bindir = self.workdir / "bin"
         env = {
@@ -101,10 +108,19 @@ class ControlPlanes:
             "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
             "ANSIBLE_ROLES_PATH": str(ROLES),
             "ANSIBLE_NOCOLOR": "1",
+            # The project's playbooks gather facts; these hosts' addresses are given.
+            "ANSIBLE_GATHERING": "explicit",
         }
-        cmd = ["ansible-playbook", "-i", "hosts.yml", "-e", "@extra.yml", "play.yml"]
+        cmd = [
+            "ansible-playbook",
+            "-i",
+            "hosts.yml",
+            "-e",
+            "@extra.yml",
+            str(playbook or "play.yml"),
+        ]
         return subprocess.run(
-            cmd, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=120
+            cmd, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=300
         )
 
 
