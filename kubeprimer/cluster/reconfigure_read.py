@@ -165,4 +165,7 @@ def summary(c: Any, inv: Inventory, out: Console) -> Reading:
     except (UserError, Exit) as error:
         text = str(getattr(error, "message", "") or error).strip().rstrip(".")
         reading = Reading(note=f"the running settings could not be compared ({text})")
+    except Exception as error:  # the client's own errors: a server that answered badly
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        reading = Reading(note=f"the running settings could not be compared ({first})")
     return reading

@@ -7,6 +7,7 @@ tests/integration/cluster/test_reconfigure_fake_kubeadm_lab_nodes.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ class FakePlays:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
 
     def __call__(self, playbook: str, inventory: Path, **options: Any) -> RunResult:
+        if playbook == "cluster.yml":  # cluster.plan's check-mode run
+            assert options["check"]
+            return RunResult(0, inventory.parent, {"cp1": {"changed": 2}}, [])
         assert playbook == "reconfigure.yml"
         values = options["extravars"]
         step, limit = values["kubeprimer_reconfigure_step"], options["limit"]
@@ -214,3 +218,39 @@ def test_a_corrupt_record_is_one_sentence(tmp_path: Path) -> None:
     record.path(inv).write_text("{")
     with pytest.raises(UserError, match=r"delete it and run cluster\.reconfigure again"):
         record.load(inv)
+
+
+def test_plan_json_gives_the_difference_to_scripts_and_changes_nothing(
+    cluster: tuple[FakeKubeApi, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api, inventory = cluster
+    plays = FakePlays(changed_wanted())
+    monkeypatch.setattr(_common, "run_playbook", plays)
+    assert _invoke("cluster.plan", "-i", str(inventory), "--json") == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["changed"] == {"cp1": 2}
+    found = {d["field"]: d for d in said["reconfigure"]["differences"]}
+    assert found["apiServer.extraArgs.v"] == {
+        "component": "kube-apiserver",
+        "field": "apiServer.extraArgs.v",
+        "host": None,
+        "running": None,
+        "wanted": "4",
+    }
+    assert found["kubelet.maxPods"]["wanted"] == 150
+    assert said["reconfigure"]["pending"] is False and said["reconfigure"]["note"] is None
+    assert plays.steps() == []
+    assert not any(method != "GET" for method, _ in api.requests)
+
+
+def test_plan_of_a_cluster_not_up_yet_notes_it_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = write_inventory(tmp_path, GROUPS)
+    plays = FakePlays(changed_wanted())
+    monkeypatch.setattr(_common, "run_playbook", plays)
+    assert _invoke("cluster.plan", "-i", str(inventory)) == 0
+    assert "the cluster is not up yet" in capsys.readouterr().out
+    assert [call[0] for call in plays.calls] == []
