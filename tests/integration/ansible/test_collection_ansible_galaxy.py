@@ -1,10 +1,12 @@
 """kubeprimer.cluster built and installed offline with the real ansible-galaxy, then
-read and checked by the real ansible-doc and ansible-playbook from a folder outside
-the repository (the lab run of its cluster playbook is in
-tests/integration/cluster/test_cluster_up_lab_nodes.py)."""
+read and checked by the real ansible-doc, ansible-playbook, ansible-test and
+ansible-lint from a folder outside the repository (the lab run of its cluster playbook
+is in tests/integration/cluster/test_cluster_up_lab_nodes.py)."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -19,7 +21,7 @@ from tests.programs import BINDIR
 pytestmark = pytest.mark.integration
 
 ROLE_NAMES = sorted(p.parent.parent.name for p in ROLES.glob("*/meta/argument_specs.yml"))
-PLAYBOOKS = ("cluster", "storage", "vault")
+PLAYBOOKS = tuple(sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml")))
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -101,3 +103,29 @@ def test_ansible_test_sanity_passes_its_offline_tests(installed: Installed) -> N
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("Running sanity test") == len(OFFLINE_SANITY), done.stdout
+
+
+def test_ansible_lint_production_profile_passes_on_the_installed_collection(
+    installed: Installed,
+) -> None:
+    # Without the checkout's .ansible-lint: the installed files, the production profile and
+    # nothing skipped. ansible-lint keeps its cache in the folder it lints; it goes after.
+    try:
+        done = subprocess.run(
+            [str(BINDIR / "ansible-lint"), "--profile", "production", "--offline", "--nocolor"],
+            cwd=installed.path,
+            env=installed.env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=1200,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(installed.path / ".ansible", ignore_errors=True)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    passed = re.search(r"Passed: 0 failure\(s\), 0 warning\(s\) in (\d+) files processed", output)
+    assert passed, output
+    # Every playbook and role was linted, not an empty folder.
+    assert int(passed.group(1)) > len(PLAYBOOKS) + len(ROLE_NAMES), output
