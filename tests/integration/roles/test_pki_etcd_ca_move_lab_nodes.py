@@ -28,7 +28,7 @@ from kubeprimer.paths import PLAYBOOKS, ROOT
 from tests.integration.conftest import RunningLab
 from tests.integration.etcd.cluster import etcd_bin_dir
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PKI = "/etc/etcd/pki"
 APISERVER = "/etc/kubernetes/pki/external-etcd"
