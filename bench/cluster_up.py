@@ -245,8 +245,8 @@ def main() -> None:
         f, a = median(first[n]), median(again[n])
         print(
             f"{n} nodes: first {f:.1f} s, second {a:.1f} s, second/first {a / f:.0%} (target <= 10%);"
-            f" controller CPU {median(cpu[n]):.2f} s per host;"
-            f" converged with --full {median(full[n]):.1f} s"
+            f" controller CPU {median(cpu[n]):.2f} s per host"
+            + (f"; converged with --full {median(full[n]):.1f} s" if full[n] else "")
         )
         if floor[n]:
             wall = median([w for w, _ in floor[n]])
