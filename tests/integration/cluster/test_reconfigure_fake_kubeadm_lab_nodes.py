@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,7 @@ from kubeprimer.cluster.reconfigure_read import rendered
 from kubeprimer.paths import PLAYBOOKS, ROOT
 from tests.doubles.fake_kube_api import FakeKubeApi
 from tests.integration.conftest import RunningLab
-from tests.programs import run_playbook
+from tests.programs import run_playbook, run_program
 from tests.unit.cluster.test_reconfigure_task import data as configmap
 
 from .conftest import recap
@@ -144,16 +143,7 @@ def made_by_kubeadm(
 
 
 def reconfigure(inventory: Path) -> subprocess.CompletedProcess[str]:
-    invoke = str(Path(sys.executable).with_name("invoke"))
-    return subprocess.run(
-        [invoke, "cluster.reconfigure", "-i", str(inventory), "--yes"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_program("invoke", "cluster.reconfigure", "-i", str(inventory), "--yes", timeout=900)
 
 
 def sha(lab: RunningLab, node: str, path: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import yaml
 from kubeprimer.paths import ROOT
 from tests.doubles.fake_kube_api import FakeKubeApi
 from tests.integration.conftest import RunningLab
-from tests.programs import run_playbook
+from tests.programs import run_playbook, run_program
 
 from .conftest import recap
 
@@ -60,17 +59,9 @@ class Site:
     api: FakeKubeApi
 
     def remove(self, node: str) -> subprocess.CompletedProcess[str]:
-        invoke = str(Path(sys.executable).with_name("invoke"))
-        argv = [invoke, "cluster.remove-node", node, "--yes", "--drain-timeout", "30"]
-        return subprocess.run(
-            [*argv, "-i", str(self.inventory), "--kubeconfig", str(self.kubeconfig)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        argv = ["cluster.remove-node", node, "--yes", "--drain-timeout", "30"]
+        files = ["-i", str(self.inventory), "--kubeconfig", str(self.kubeconfig)]
+        return run_program("invoke", *argv, *files, timeout=900)
 
 
 def put(lab: RunningLab, node: str, path: str, data: bytes, mode: str) -> None:

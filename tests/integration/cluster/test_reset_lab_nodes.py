@@ -13,7 +13,6 @@ second run finishes it and removes the kubeconfig, and a third finds nothing to 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubeprimer.paths import ROOT
 from tests.integration.cluster.test_remove_node_workers_lab_nodes import (
     CLEANUP,
     KUBEADM,
     joined,
 )
 from tests.integration.conftest import RunningLab
+from tests.programs import run_program
 
 pytestmark = pytest.mark.integration
 
@@ -62,16 +61,8 @@ class Site:
     kubeconfig: Path
 
     def reset(self, *args: str, inventory: Path | None = None) -> subprocess.CompletedProcess[str]:
-        invoke = str(Path(sys.executable).with_name("invoke"))
-        return subprocess.run(
-            [invoke, "cluster.reset", "-i", str(inventory or self.inventory), *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        where = str(inventory or self.inventory)
+        return run_program("invoke", "cluster.reset", "-i", where, *args, timeout=1200)
 
     def left(self, node: str) -> list[str]:
         return self.lab.ssh(node, LEFT, check=False).stdout.split()

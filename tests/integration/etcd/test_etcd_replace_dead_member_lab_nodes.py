@@ -29,6 +29,7 @@ from kubeprimer.lab.config import LabConfig
 from kubeprimer.paths import PLAYBOOKS, ROOT
 from tests.integration.conftest import RunningLab
 from tests.integration.etcd.cluster import etcd_bin_dir
+from tests.programs import run_program
 
 # Minutes of real servers under load: run with KUBEPRIMER_TEST_SLOW=1 (tests/integration/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -74,16 +75,7 @@ class Site:
         return self.lab.ssh(node, command, check=False)
 
     def invoke(self, *args: str) -> subprocess.CompletedProcess[str]:
-        invoke = str(Path(sys.executable).with_name("invoke"))
-        return subprocess.run(
-            [invoke, *args, "-i", str(self.inventory)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        return run_program("invoke", *args, "-i", str(self.inventory), timeout=1200)
 
     def etcd_plays(self, *extra: str) -> str:
         """cluster.yml's etcd plays, as cluster.up runs them (the lab cannot run kubeadm)."""
