@@ -111,14 +111,22 @@ def changed_wanted() -> dict[str, Any]:
     return {"cluster": cluster, "kubelet": {**RUNNING_KUBELET, "maxPods": 150}}
 
 
+@pytest.fixture
+def plays(monkeypatch: pytest.MonkeyPatch) -> FakePlays:
+    """The playbook runner cluster.reconfigure and cluster.plan call, on an inventory
+    whose settings differ from what the cluster runs."""
+    fake = FakePlays(changed_wanted())
+    monkeypatch.setattr(_common, "run_playbook", fake)
+    return fake
+
+
 def test_without_a_terminal_or_yes_it_refuses_before_reading_anything(
     cluster: tuple[FakeKubeApi, Path],
     monkeypatch: pytest.MonkeyPatch,
+    plays: FakePlays,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     api, inventory = cluster
-    plays = FakePlays(changed_wanted())
-    monkeypatch.setattr(_common, "run_playbook", plays)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert _invoke("cluster.reconfigure", "-i", str(inventory)) == 2
     assert "needs confirmation: run it in a terminal, or add --yes." in capsys.readouterr().err
@@ -144,11 +152,10 @@ def test_nothing_to_do_says_so_and_changes_nothing(
 def test_apply_updates_the_configmaps_then_control_planes_then_each_node(
     cluster: tuple[FakeKubeApi, Path],
     monkeypatch: pytest.MonkeyPatch,
+    plays: FakePlays,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     api, inventory = cluster
-    plays = FakePlays(changed_wanted())
-    monkeypatch.setattr(_common, "run_playbook", plays)
     assert _invoke("cluster.reconfigure", "-i", str(inventory), "--yes") == 0
     out = capsys.readouterr().out
     assert "apiServer.extraArgs.v" in out and "kubelet.maxPods" in out
@@ -196,13 +203,11 @@ def test_a_stopped_run_is_finished_by_the_next_with_the_same_token(
 
 def test_a_node_that_does_not_come_back_ready_stops_the_run(
     cluster: tuple[FakeKubeApi, Path],
-    monkeypatch: pytest.MonkeyPatch,
+    plays: FakePlays,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     api, inventory = cluster
     api.not_ready.add("cp1")
-    plays = FakePlays(changed_wanted())
-    monkeypatch.setattr(_common, "run_playbook", plays)
     code = _invoke("cluster.reconfigure", "-i", str(inventory), "--yes", "--ready-timeout", "1")
     assert code == 1
     assert "The node cp1 is not Ready" in capsys.readouterr().err
@@ -222,12 +227,10 @@ def test_a_corrupt_record_is_one_sentence(tmp_path: Path) -> None:
 
 def test_plan_json_gives_the_difference_to_scripts_and_changes_nothing(
     cluster: tuple[FakeKubeApi, Path],
-    monkeypatch: pytest.MonkeyPatch,
+    plays: FakePlays,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     api, inventory = cluster
-    plays = FakePlays(changed_wanted())
-    monkeypatch.setattr(_common, "run_playbook", plays)
     assert _invoke("cluster.plan", "-i", str(inventory), "--json") == 0
     said = json.loads(capsys.readouterr().out)
     assert said["changed"] == {"cp1": 2}
@@ -246,11 +249,9 @@ def test_plan_json_gives_the_difference_to_scripts_and_changes_nothing(
 
 
 def test_plan_of_a_cluster_not_up_yet_notes_it_and_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, plays: FakePlays, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inventory = write_inventory(tmp_path, GROUPS)
-    plays = FakePlays(changed_wanted())
-    monkeypatch.setattr(_common, "run_playbook", plays)
     assert _invoke("cluster.plan", "-i", str(inventory)) == 0
     assert "the cluster is not up yet" in capsys.readouterr().out
     assert [call[0] for call in plays.calls] == []
