@@ -13,8 +13,8 @@ from kubeprimer.tasks import cluster_nodes as nodes
 from kubeprimer.tasks._common import INVENTORY_HELP, load_inventory, play_on
 from kubeprimer.tasks._task import task
 from kubeprimer.tasks.cluster_certs import certs
-from kubeprimer.tasks.cluster_encryption import rotate_encryption_key
 from kubeprimer.tasks.cluster_cis import cis
+from kubeprimer.tasks.cluster_encryption import rotate_encryption_key
 from kubeprimer.tasks.cluster_reconfigure import reconfigure
 from kubeprimer.tasks.cluster_reset import reset
 from kubeprimer.tasks.cluster_status import status
