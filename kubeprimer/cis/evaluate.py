@@ -44,14 +44,10 @@ class Row:
         }
 
 
-def external(inv: Inventory) -> bool:
-    return str(inv.settings.get("etcd_mode", "stacked")) == "external"
-
-
 def roles(inv: Inventory, name: str) -> Host:
     """What the inventory makes ``name``, without its facts yet."""
     groups = inv.hosts[name].groups
-    outside = external(inv)
+    outside = inv.etcd_external
     control_plane = CONTROL_PLANE in groups
     return Host(
         name,

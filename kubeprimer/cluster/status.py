@@ -16,7 +16,7 @@ from rich.text import Text
 from kubeprimer.cluster import certs
 from kubeprimer.cluster.status_api import COMPONENTS, Api
 from kubeprimer.cluster.status_backup import Backups, ago
-from kubeprimer.cluster.status_hosts import Hosts, external
+from kubeprimer.cluster.status_hosts import Hosts
 from kubeprimer.etcd.report import human_size
 from kubeprimer.inventory import Inventory
 from kubeprimer.output import Cell, Listing
@@ -50,7 +50,7 @@ class Status:
         return list(self.inv.groups.get("kube_control_plane", []))
 
     def components(self) -> tuple[str, ...]:
-        return COMPONENTS if not external(self.inv) else COMPONENTS[:-1]
+        return COMPONENTS if not self.inv.etcd_external else COMPONENTS[:-1]
 
     def pod_state(self, node: str, component: str) -> str:
         if self.api.error:
@@ -223,7 +223,7 @@ def _control_plane(status: Status) -> Listing:
 
 
 def _etcd(status: Status) -> Listing:
-    kind = "external" if external(status.inv) else "stacked"
+    kind = "external" if status.inv.etcd_external else "stacked"
     table = Listing(
         ["member", "health", "leader", "db size", "revision", "version", "problem"],
         title=f"etcd members ({kind})",
@@ -286,7 +286,7 @@ def data(status: Status, now: datetime) -> dict[str, Any]:
             for node in status.control_planes()
         },
         "etcd": {
-            "mode": "external" if external(status.inv) else "stacked",
+            "mode": "external" if status.inv.etcd_external else "stacked",
             "leader": status.leader(),
             "members": [
                 {

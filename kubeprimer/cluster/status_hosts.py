@@ -38,20 +38,16 @@ def _role_setting(inv: Inventory, role: str, name: str, fallback: Any) -> Any:
     return inv.settings.get(name, defaults.get(name, fallback))
 
 
-def external(inv: Inventory) -> bool:
-    return str(inv.settings.get("etcd_mode", "stacked")) == "external"
-
-
 def etcd_members(inv: Inventory) -> list[str]:
     """The hosts that run an etcd member: the etcd group, or the control planes (stacked)."""
-    group = "etcd" if external(inv) else "kube_control_plane"
+    group = "etcd" if inv.etcd_external else "kube_control_plane"
     return list(inv.groups.get(group, []))
 
 
 def etcd_client(inv: Inventory) -> dict[str, str]:
     """The certificate and port the probe asks its local member with."""
     port = str(_role_setting(inv, "etcd", "etcd_client_port", 2379))
-    if not external(inv):
+    if not inv.etcd_external:
         return {**KUBEADM_ETCD, "port": port}
     pki = str((yamlfile.read(ROLES / "etcd" / "vars" / "main.yml") or {})["_etcd_pki_dir"])
     return {

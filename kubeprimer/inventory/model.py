@@ -111,6 +111,11 @@ class Inventory:
         merged.update(self.group_vars.get("all", {}))
         return merged
 
+    @property
+    def etcd_external(self) -> bool:
+        """etcd runs on hosts of its own (etcd_mode: external), not stacked on the control planes."""
+        return str(self.settings.get("etcd_mode", "stacked")) == "external"
+
 
 def cluster_defaults() -> dict[str, Any]:
     """kube_defaults' settings, with the values it reads from the pins resolved here."""

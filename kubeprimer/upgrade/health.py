@@ -29,7 +29,7 @@ def unhealthy(api: Any, inv: Inventory, running: Running) -> list[str]:
         for host in [*inv.group("kube_control_plane"), *inv.group("kube_node")]
         if running.nodes and host.name not in running.nodes
     ]
-    if str(inv.settings.get("etcd_mode", "stacked")) == "external":
+    if inv.etcd_external:
         for name, member in sorted(running.etcd.items()):
             if member.healthy is None:
                 found.append(f"etcd on {name} did not answer")

@@ -102,7 +102,7 @@ def probe(
     if path.is_file():
         found.made = True
         _kubernetes(found, path, connect)
-    if str(inv.settings.get("etcd_mode", "stacked")) == "external" and inv.group("etcd"):
+    if inv.etcd_external and inv.group("etcd"):
         _external_etcd(found, inv, run or _runner(runs_dir))
     return found
 

@@ -25,7 +25,7 @@ def of(inv: Inventory, running: Running) -> Targets:
     nodes = {h.name: h for h in (*inv.group("kube_control_plane"), *inv.group("kube_node"))}
     images = {name: node.os_image for name, node in running.nodes.items()}
     name, cni = wanted.cni(inv)
-    external = str(inv.settings.get("etcd_mode", "stacked")) == "external"
+    external = inv.etcd_external
     return Targets(
         kubernetes=wanted.kubernetes(inv) or str(inv.settings.get("kube_version", "")),
         containerd={
